@@ -1,0 +1,67 @@
+/**
+ * Live-buffer accounting for leak tests and diagnostics. jax-js 0.1.25 exposes no public count of
+ * allocated device buffers, so `trackBuffers()` mirrors the backend's reference counts by wrapping
+ * its `malloc` / `incRef` / `decRef` (the backend object is reached through the package's own
+ * `getBackend`, loaded from the same module instance jax-js uses). Off by default; costs one Map
+ * operation per buffer event when on.
+ */
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+interface BackendLike {
+  malloc(size: number, init?: Uint8Array): number;
+  incRef(slot: number): void;
+  decRef(slot: number): void;
+}
+
+const live = new Map<number, { refs: number; bytes: number }>();
+let tracking = false;
+
+/**
+ * Start counting live device buffers of the default backend (idempotent). Buffers allocated before
+ * the first call are not counted.
+ */
+export async function trackBuffers(): Promise<void> {
+  if (tracking) return;
+  const indexPath = fileURLToPath(import.meta.resolve("@jax-js/jax"));
+  const dir = dirname(indexPath);
+  const chunk = readdirSync(dir).find((f) => /^backend-.*\.js$/.test(f));
+  if (!chunk) throw new Error("trackBuffers: cannot find the jax-js backend module (is @jax-js/jax 0.1.25 installed?)");
+  const mod = (await import(pathToFileURL(join(dir, chunk)).href)) as Record<string, unknown>;
+  // `getBackend` is exported from the chunk under a minified name; find it by behaviour.
+  let backend: BackendLike | null = null;
+  for (const v of Object.values(mod)) {
+    if (typeof v !== "function" || v.length !== 1 || !/initializedBackends/.test(String(v))) continue;
+    backend = (v as (d?: string) => BackendLike)();
+  }
+  if (!backend) throw new Error("trackBuffers: jax-js internals changed; buffer tracking unavailable");
+  const b = backend;
+  const malloc = b.malloc.bind(b);
+  const incRef = b.incRef.bind(b);
+  const decRef = b.decRef.bind(b);
+  b.malloc = (size, init) => {
+    const slot = malloc(size, init);
+    live.set(slot, { refs: 1, bytes: size });
+    return slot;
+  };
+  b.incRef = (slot) => {
+    incRef(slot);
+    const e = live.get(slot);
+    if (e) e.refs++;
+  };
+  b.decRef = (slot) => {
+    decRef(slot);
+    const e = live.get(slot);
+    if (e && --e.refs <= 0) live.delete(slot);
+  };
+  tracking = true;
+}
+
+/** Live buffers allocated since `trackBuffers()` and their total bytes. */
+export function liveBuffers(): { count: number; bytes: number } {
+  if (!tracking) throw new Error("liveBuffers: call `await trackBuffers()` first");
+  let bytes = 0;
+  for (const e of live.values()) bytes += e.bytes;
+  return { count: live.size, bytes };
+}

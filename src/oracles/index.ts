@@ -1,0 +1,5 @@
+/** Shared derivative oracles, linear solvers, unrolling and hypergradient estimators. */
+export * from "./grads.js";
+export * from "./linsolve.js";
+export * from "./unroll.js";
+export * from "./hypergrad.js";

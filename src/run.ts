@@ -1,0 +1,209 @@
+/**
+ * `solve(problem, solver, options)`: the outer loop shared by every solver — evaluation schedule,
+ * progress callback, time limit, and a NaN/Inf guard that stops a diverging run with a one-line
+ * reason and keeps the last finite iterate.
+ */
+import { jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type Arr, type Tree } from "./engine/index.js";
+import { BilevelInputError } from "./errors.js";
+import { resolveOptions } from "./options.js";
+import type { BilevelProblem, Options, SolverSpec } from "./problem.js";
+import { getSolver } from "./solvers/registry.js";
+
+export interface SolveOptions {
+  /** Outer steps (default 1000). */
+  steps?: number;
+  /** Seed for the starting point, minibatches and any solver randomness (default 0). */
+  seed?: number;
+  /** Solver hyperparameters over the solver's defaults. */
+  options?: Partial<Options>;
+  /** Evaluate every this many steps (default: about 20 evaluations per run). */
+  evalEvery?: number;
+  /** Stop after this many seconds of solver time. */
+  timeLimit?: number;
+  /** Called after every evaluation. */
+  onProgress?: (p: Progress) => void;
+  /** Called after every step (cheap; for progress bars). */
+  onStep?: (step: number, steps: number) => void;
+}
+
+export interface Progress {
+  step: number;
+  steps: number;
+  seconds: number;
+  metrics: Record<string, number>;
+}
+
+/** One evaluation point. `seconds` is solver time so far, evaluation excluded. */
+export interface HistoryPoint extends Record<string, number> {
+  step: number;
+  seconds: number;
+  upper: number;
+  lower: number;
+}
+
+export interface SolveResult {
+  solver: string;
+  seed: number;
+  /** Outer steps actually taken. */
+  steps: number;
+  /** Effective hyperparameters. */
+  options: Options;
+  /** How the run ended. */
+  status: "completed" | "time-limit" | "diverged";
+  /** For status "diverged": the step and the quantity that went non-finite. */
+  error?: string;
+  wallSeconds: number;
+  msPerStep: number;
+  final: HistoryPoint;
+  history: HistoryPoint[];
+  /** The final (or last finite) iterate; the caller owns these arrays. */
+  x: Tree;
+  y: Tree;
+}
+
+/** Error thrown by `solveOrThrow` for a diverging run. */
+export class DivergenceError extends Error {
+  override name = "DivergenceError";
+}
+
+function checkScalar(what: string, a: Arr): Arr {
+  if (a.shape.length !== 0 && !(a.shape.length === 1 && a.shape[0] === 1)) {
+    const shape = `[${a.shape.join(", ")}]`;
+    a.dispose();
+    throw new BilevelInputError(`${what}: expected a scalar, got an array of shape ${shape}`);
+  }
+  return a.reshape([]);
+}
+
+/** F, f and task metrics at (x, y); borrows x and y. */
+async function evaluateAt(p: BilevelProblem, x: Tree, y: Tree, step: number, seconds: number): Promise<HistoryPoint> {
+  const upper = await toNumber(checkScalar("problem.upper", p.upper(tref(x), tref(y))));
+  const lower = await toNumber(checkScalar("problem.lower", p.lower(tref(x), tref(y))));
+  const metrics = p.evaluate ? await p.evaluate(tref(x), tref(y)) : {};
+  return { step, seconds, upper, lower, ...metrics };
+}
+
+/** The first non-finite number of a point, named. */
+function nonFinite(pt: Record<string, number>): string | null {
+  for (const [k, v] of Object.entries(pt)) if (!Number.isFinite(v)) return `${k} = ${v}`;
+  return null;
+}
+
+/**
+ * Run `solver` on `problem` for `steps` outer iterations. Never throws for divergence: a NaN/Inf in the
+ * iterate or the objectives ends the run with status "diverged", an `error` naming the step and the
+ * quantity, and the last finite iterate in `x`, `y`. Throws `BilevelInputError` for bad input.
+ */
+export async function solve(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
+  const spec = typeof solver === "string" ? getSolver(solver) : solver;
+  const steps = opts.steps ?? 1000;
+  if (!Number.isInteger(steps) || steps < 0) throw new BilevelInputError(`steps: expected a non-negative integer, got ${steps}`);
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new BilevelInputError(`seed: expected an integer, got ${seed}`);
+  const evalEvery = opts.evalEvery ?? Math.max(1, Math.round(steps / 20));
+  if (!Number.isInteger(evalEvery) || evalEvery < 1) throw new BilevelInputError(`evalEvery: expected a positive integer, got ${evalEvery}`);
+  const options = resolveOptions(`solver ${spec.name}`, spec.defaults, opts.options);
+  const inst = spec.create(problem, options);
+
+  const start = problem.init(seed);
+  let state = inst.init(start.x, start.y, seed);
+  const history: HistoryPoint[] = [];
+  let solverSeconds = 0;
+  const wall0 = performance.now();
+  let status: SolveResult["status"] = "completed";
+  let error: string | undefined;
+  let done = 0;
+
+  const health = jax.jit((t: Tree) => {
+    const leaves = tleaves(t);
+    const s = leaves.length ? tsqnorm(t) : np.zeros([]);
+    return s;
+  });
+
+  const record = async (k: number) => {
+    const it = inst.iterate(state);
+    const pt = await evaluateAt(problem, it.x, it.y, k, solverSeconds);
+    tdispose(it.x);
+    tdispose(it.y);
+    history.push(pt);
+    opts.onProgress?.({ step: k, steps, seconds: solverSeconds, metrics: pt });
+    return pt;
+  };
+
+  try {
+    const first = await record(0);
+    const bad0 = nonFinite(first);
+    if (bad0) throw new BilevelInputError(`problem: the starting point is not finite (${bad0})`);
+    let last = inst.iterate(state);
+    for (let k = 0; k < steps; k++) {
+      if (opts.timeLimit !== undefined && solverSeconds >= opts.timeLimit) {
+        status = "time-limit";
+        break;
+      }
+      const t0 = performance.now();
+      const batch = problem.sample && spec.capabilities.stochastic ? problem.sample(seed, k) : undefined;
+      state = inst.step(state, k, batch);
+      const it = inst.iterate(state);
+      const sq = await toNumber(health({ x: tref(it.x), y: tref(it.y) }));
+      solverSeconds += (performance.now() - t0) / 1000;
+      done = k + 1;
+      if (!Number.isFinite(sq)) {
+        tdispose(it.x);
+        tdispose(it.y);
+        status = "diverged";
+        error = `step ${k + 1}: the iterate (x, y) became non-finite (||(x, y)||^2 = ${sq}); stopped, keeping the last finite iterate`;
+        tdispose(state);
+        state = inst.init(tref(last.x), tref(last.y), seed);
+        done = k;
+        break;
+      }
+      tdispose(last.x);
+      tdispose(last.y);
+      last = it;
+      opts.onStep?.(k + 1, steps);
+      if ((k + 1) % evalEvery === 0 || k + 1 === steps) {
+        const pt = await record(k + 1);
+        const bad = nonFinite(pt);
+        if (bad) {
+          status = "diverged";
+          error = `step ${k + 1}: ${bad} (non-finite); stopped`;
+          break;
+        }
+      }
+    }
+    tdispose(last.x);
+    tdispose(last.y);
+    if (history[history.length - 1].step !== done) await record(done);
+  } finally {
+    health.dispose();
+  }
+  const final = history[history.length - 1];
+  const it = inst.iterate(state);
+  tdispose(state);
+  inst.dispose();
+  return {
+    solver: spec.name,
+    seed,
+    steps: done,
+    options,
+    status,
+    error,
+    wallSeconds: (performance.now() - wall0) / 1000,
+    msPerStep: done > 0 ? (solverSeconds * 1000) / done : 0,
+    final,
+    history,
+    x: it.x,
+    y: it.y,
+  };
+}
+
+/** Like `solve`, but a diverged run throws a `DivergenceError` with the one-line reason. */
+export async function solveOrThrow(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
+  const r = await solve(problem, solver, opts);
+  if (r.status === "diverged") {
+    tdispose(r.x);
+    tdispose(r.y);
+    throw new DivergenceError(r.error);
+  }
+  return r;
+}

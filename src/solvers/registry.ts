@@ -1,0 +1,21 @@
+/** Every registered solver, by name. The CLI, benchmarks, README table and tests enumerate this. */
+import { BilevelInputError } from "../errors.js";
+import type { Options, SolverSpec } from "../problem.js";
+import { aidCg, aidNeumann } from "./aid.js";
+import { bome } from "./bome.js";
+import { itd } from "./itd.js";
+
+export const solvers: SolverSpec<any>[] = [
+  itd,
+  aidCg,
+  aidNeumann,
+  bome,
+  // (new solvers are appended here)
+];
+
+/** Look a solver up by name; a one-line error lists the known names. */
+export function getSolver(name: string): SolverSpec<Options> {
+  const s = solvers.find((v) => v.name === name);
+  if (!s) throw new BilevelInputError(`solver: unknown solver '${name}' (known: ${solvers.map((v) => v.name).join(", ")})`);
+  return s;
+}

@@ -1,0 +1,90 @@
+/**
+ * Small dense float64 linear algebra on the host (row-major Float64Array), used to compute closed-form
+ * optima of toy problems independently of the engine.
+ */
+export type Mat = { rows: number; cols: number; data: Float64Array };
+
+export const mat = (rows: number, cols: number, data?: ArrayLike<number>): Mat => ({
+  rows,
+  cols,
+  data: data ? Float64Array.from(data) : new Float64Array(rows * cols),
+});
+export const eye = (n: number): Mat => {
+  const m = mat(n, n);
+  for (let i = 0; i < n; i++) m.data[i * n + i] = 1;
+  return m;
+};
+export function matmul(a: Mat, b: Mat): Mat {
+  if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}x${a.cols} times ${b.rows}x${b.cols}`);
+  const c = mat(a.rows, b.cols);
+  for (let i = 0; i < a.rows; i++)
+    for (let k = 0; k < a.cols; k++) {
+      const v = a.data[i * a.cols + k];
+      if (v === 0) continue;
+      for (let j = 0; j < b.cols; j++) c.data[i * b.cols + j] += v * b.data[k * b.cols + j];
+    }
+  return c;
+}
+export function transpose(a: Mat): Mat {
+  const t = mat(a.cols, a.rows);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) t.data[j * a.rows + i] = a.data[i * a.cols + j];
+  return t;
+}
+export function add(a: Mat, b: Mat): Mat {
+  return mat(a.rows, a.cols, a.data.map((v, i) => v + b.data[i]));
+}
+export const matvec = (a: Mat, v: ArrayLike<number>): Float64Array => matmul(a, mat(a.cols, 1, v)).data;
+
+/** Solve A X = B by Gaussian elimination with partial pivoting (A square). */
+export function solve(a: Mat, b: Mat): Mat {
+  const n = a.rows;
+  const A = Float64Array.from(a.data);
+  const B = Float64Array.from(b.data);
+  const m = b.cols;
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(A[r * n + c]) > Math.abs(A[piv * n + c])) piv = r;
+    if (Math.abs(A[piv * n + c]) < 1e-300) throw new Error("solve: singular matrix");
+    if (piv !== c) {
+      for (let j = 0; j < n; j++) [A[c * n + j], A[piv * n + j]] = [A[piv * n + j], A[c * n + j]];
+      for (let j = 0; j < m; j++) [B[c * m + j], B[piv * m + j]] = [B[piv * m + j], B[c * m + j]];
+    }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = A[r * n + c] / A[c * n + c];
+      if (f === 0) continue;
+      for (let j = c; j < n; j++) A[r * n + j] -= f * A[c * n + j];
+      for (let j = 0; j < m; j++) B[r * m + j] -= f * B[c * m + j];
+    }
+  }
+  const X = mat(n, m);
+  for (let r = 0; r < n; r++) for (let j = 0; j < m; j++) X.data[r * m + j] = B[r * m + j] / A[r * n + r];
+  return X;
+}
+
+/** A random orthogonal matrix (Gram-Schmidt on Gaussian columns). */
+export function randomOrthogonal(n: number, normal: (k: number) => Float64Array): Mat {
+  const q = mat(n, n, normal(n * n));
+  for (let j = 0; j < n; j++) {
+    for (let k = 0; k < j; k++) {
+      let d = 0;
+      for (let i = 0; i < n; i++) d += q.data[i * n + j] * q.data[i * n + k];
+      for (let i = 0; i < n; i++) q.data[i * n + j] -= d * q.data[i * n + k];
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += q.data[i * n + j] ** 2;
+    s = Math.sqrt(s);
+    for (let i = 0; i < n; i++) q.data[i * n + j] /= s;
+  }
+  return q;
+}
+
+/** A random SPD matrix with eigenvalues spread log-uniformly in [1, cond]. */
+export function randomSPD(n: number, cond: number, normal: (k: number) => Float64Array): Mat {
+  const q = randomOrthogonal(n, normal);
+  const d = mat(n, n);
+  for (let i = 0; i < n; i++) d.data[i * n + i] = n === 1 ? 1 : Math.pow(cond, i / (n - 1));
+  return matmul(matmul(q, d), transpose(q));
+}
+
+export const norm = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));

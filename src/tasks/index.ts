@@ -1,0 +1,59 @@
+/** Every registered task, by name: the CLI, benchmarks and tests enumerate this. */
+import { BilevelInputError } from "../errors.js";
+import type { Options, TaskSpec } from "../problem.js";
+import { toyConstrained, toyLLS, toyQuadratic, toySC, toyUFO } from "./toys.js";
+
+const toyLLSTask: TaskSpec<{ n: number }> = {
+  name: "toy-lls",
+  description: "Non-singleton lower level (BDA's counter-example); optimum x = y1 = y2 = 1; ITD/AID stall at x = 0.5.",
+  defaults: { n: 10 },
+  help: { n: "dimension of x, y1, y2" },
+  steps: 1000,
+  solverDefaults: {},
+  create: async (o) => toyLLS(o.n),
+};
+
+const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
+  name: "toy-sc",
+  description: "Strongly convex quadratic; default optimum x = y = 0.5; random=true draws SPD A, D and B from the seed.",
+  defaults: { n: 10, random: false },
+  help: { n: "dimension of x and y", random: "draw random SPD A, D (condition ~10) and B from the seed" },
+  steps: 500,
+  solverDefaults: {},
+  create: async (o, seed) => toySC(o.n, o.random, seed),
+};
+
+const toyConstrainedTask: TaskSpec<{ n: number }> = {
+  name: "toy-constrained",
+  description: "Coupled lower-level constraint (LV-HBA's toy); optimum x = -0.3, y1 = 0.7, y2 = -0.4.",
+  defaults: { n: 100 },
+  help: { n: "dimension of x, y1, y2" },
+  steps: 1000,
+  create: async (o) => toyConstrained(o.n),
+};
+
+const toyUFOTask: TaskSpec<Record<string, never>> = {
+  name: "toy-ufo",
+  description: "Two-task meta-learning toy: exact optimum theta = 1.633, first-order fixed point 3.311.",
+  defaults: {},
+  help: {},
+  steps: 500,
+  create: async () => toyUFO(),
+};
+
+const toyQuadraticTask: TaskSpec<{ nx: number; ny: number }> = {
+  name: "toy-quadratic",
+  description: "Random quadratic bilevel problem with an exact hypergradient (oracle checks, stochastic solvers).",
+  defaults: { nx: 5, ny: 10 },
+  help: { nx: "dimension of x", ny: "dimension of y" },
+  steps: 1000,
+  create: async (o, seed) => toyQuadratic(o.nx, o.ny, seed),
+};
+
+export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask];
+
+export function getTask(name: string): TaskSpec<Options> {
+  const t = tasks.find((v) => v.name === name);
+  if (!t) throw new BilevelInputError(`task: unknown task '${name}' (known: ${tasks.map((v) => v.name).join(", ")})`);
+  return t;
+}

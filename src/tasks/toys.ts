@@ -1,0 +1,210 @@
+/**
+ * The toy problems with closed-form optima (shared/TASKS.md): the correctness suite every solver is
+ * checked on. Each reports `distanceToOptimum` = ||z - z*|| / max(1, ||z*||) over z = (x, y).
+ */
+import { array, full, gaussian, mulberry32, np, treeToFloat64, zeros, type Arr, type Tree } from "../engine/index.js";
+import type { BilevelProblem, TaskSpec } from "../problem.js";
+import { add, eye, mat, matmul, matvec, norm, randomSPD, solve, transpose, type Mat } from "./hostlinalg.js";
+
+type Pair = { y1: Arr; y2: Arr };
+const half = (a: Arr) => a.ref.mul(a).sum().mul(0.5);
+const sq = (a: Arr) => a.ref.mul(a).sum();
+
+/** ||z - z*|| / max(1, ||z*||) for flat float64 vectors. */
+export function relativeDistance(z: Float64Array, zStar: Float64Array): number {
+  let d = 0;
+  for (let i = 0; i < z.length; i++) d += (z[i] - zStar[i]) ** 2;
+  return Math.sqrt(d) / Math.max(1, norm(zStar));
+}
+
+async function distanceMetrics(x: Tree, y: Tree, xs: Float64Array, ys: Float64Array): Promise<Record<string, number>> {
+  const zx = await treeToFloat64(x);
+  const zy = await treeToFloat64(y);
+  const z = Float64Array.from([...zx, ...zy]);
+  const zs = Float64Array.from([...xs, ...ys]);
+  return { distanceToOptimum: relativeDistance(z, zs), distanceX: relativeDistance(zx, xs) };
+}
+
+const toArr = (m: Mat): Arr => array(m.data, [m.rows, m.cols]);
+const vec = (v: ArrayLike<number>): Arr => array(Float64Array.from(v));
+
+// ---------------------------------------------------------------------------------------------------
+/** toy-lls: non-singleton lower level; optimistic optimum x = y1 = y2 = 1. */
+export function toyLLS(n: number): BilevelProblem<Arr, Pair> {
+  const ones = new Float64Array(n).fill(1);
+  return {
+    name: "toy-lls",
+    upper: (x, y) => half(x.sub(y.y2)).add(half(y.y1.sub(1))),
+    lower: (x, y) => {
+      y.y2.dispose(); // f does not depend on y2
+      return half(y.y1.ref).sub(x.mul(y.y1).sum());
+    },
+    init: () => ({ x: zeros([n]), y: { y1: zeros([n]), y2: zeros([n]) } }),
+    evaluate: (x, y) => distanceMetrics(x, y, ones, Float64Array.from([...ones, ...ones])),
+    solution: { x: full([n], 1), y: { y1: full([n], 1), y2: full([n], 1) }, upperValue: 0 },
+    info: { n },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+/** toy-sc: strongly convex quadratic; F = 1/2 y'Ay + 1/2 (x-xh)'D(x-xh), f = 1/2 y'Ay - x'By. */
+export function toySC(n: number, random: boolean, seed: number): BilevelProblem<Arr, Arr> {
+  let A = eye(n);
+  let B = eye(n);
+  let D = eye(n);
+  const xh = new Float64Array(n).fill(1);
+  if (random) {
+    const rand = mulberry32(0x5eed ^ seed);
+    const normal = (k: number) => gaussian(rand, k);
+    A = randomSPD(n, 10, normal);
+    D = randomSPD(n, 10, normal);
+    B = mat(n, n, normal(n * n).map((v) => v / Math.sqrt(n)));
+  }
+  // x* = (B A^-1 B' + D)^-1 D xh, y* = A^-1 B' x*
+  const AinvBt = solve(A, transpose(B));
+  const xs = solve(add(matmul(B, AinvBt), D), mat(n, 1, matvec(D, xh))).data;
+  const ys = matvec(AinvBt, xs);
+  const [Aa, Ba, Da, xha] = [toArr(A), toArr(B), toArr(D), vec(xh)];
+  const quad = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).sum().mul(0.5);
+  return {
+    name: "toy-sc",
+    upper: (x, y) => quad(Aa.ref, y).add(quad(Da.ref, x.sub(xha.ref))),
+    lower: (x, y) => quad(Aa.ref, y.ref).sub(np.matmul(Ba.ref, y).mul(x).sum()),
+    init: () => ({ x: zeros([n]), y: zeros([n]) }),
+    evaluate: (x, y) => distanceMetrics(x, y, xs, ys),
+    solution: { x: vec(xs), y: vec(ys), upperValue: 0.5 * dotq(A, ys) + 0.5 * dotq(D, xs.map((v, i) => v - xh[i])) },
+    info: { n, random },
+  };
+}
+const dotq = (M: Mat, v: ArrayLike<number>) => matvec(M, v).reduce((s, a, i) => s + a * v[i], 0);
+
+// ---------------------------------------------------------------------------------------------------
+/** toy-constrained: coupled constraint -(1'x + 1'y1 + 1'y2) <= 0; optimum x = -0.3, y1 = 0.7, y2 = -0.4. */
+export function toyConstrained(n: number): BilevelProblem<Arr, Pair> {
+  const fill = (v: number) => new Float64Array(n).fill(v);
+  return {
+    name: "toy-constrained",
+    upper: (x, y) => half(x.sub(y.y2)).add(half(y.y1.sub(1))),
+    lower: (x, y) => half(y.y1.ref).sub(x.mul(y.y1).sum()).add(y.y2.sum()),
+    constraint: (x, y) => x.sum().add(y.y1.sum()).add(y.y2.sum()).neg().reshape([1]),
+    init: () => ({ x: full([n], 10), y: { y1: full([n], 10), y2: full([n], 10) } }),
+    evaluate: async (x, y) => {
+      const g = await treeToFloat64(x.ref.sum().add(y.y1.ref.sum()).add(y.y2.ref.sum()).neg());
+      return { ...(await distanceMetrics(x, y, fill(-0.3), Float64Array.from([...fill(0.7), ...fill(-0.4)]))), constraintViolation: Math.max(0, g[0]) };
+    },
+    solution: { x: full([n], -0.3), y: { y1: full([n], 0.7), y2: full([n], -0.4) }, upperValue: 0.05 * n },
+    info: { n },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+/** toy-ufo constants: two tasks l_i(t) = 1/2 a_i t^2 - b_i t, r inner steps of size alpha. */
+export const UFO = { a: [0.5, 1.5], b: [0, 10], r: 10, alpha: 0.1 };
+export function ufoOptima(): { exact: number; firstOrder: number } {
+  const m = UFO.b.map((b, i) => b / UFO.a[i]);
+  const c = UFO.a.map((a) => (1 - UFO.alpha * a) ** UFO.r);
+  const w2 = UFO.a.map((a, i) => a * c[i] * c[i]);
+  const w1 = UFO.a.map((a, i) => a * c[i]);
+  const wsum = (w: number[]) => w.reduce((s, v, i) => s + v * m[i], 0) / w.reduce((s, v) => s + v, 0);
+  return { exact: wsum(w2), firstOrder: wsum(w1) };
+}
+
+/**
+ * toy-ufo: first-order meta-learning is biased. x = theta (shape [1]), y = per-task adapted parameters
+ * phi (shape [2]); the lower level is `r` gradient steps from phi_i = theta (`innerInit`), so solvers
+ * restart the inner loop at theta every outer step. F(theta, phi) = sum_i l_i(phi_i).
+ */
+export function toyUFO(): BilevelProblem<Arr, Arr> {
+  const a = vec(UFO.a);
+  const b = vec(UFO.b);
+  const loss = (phi: Arr) => a.ref.mul(phi.ref).mul(phi).mul(0.5).sub(b.ref.mul(phi)).sum();
+  const { exact } = ufoOptima();
+  const phiStar = UFO.b.map((bi, i) => {
+    const m = bi / UFO.a[i];
+    return m + (1 - UFO.alpha * UFO.a[i]) ** UFO.r * (exact - m);
+  });
+  return {
+    name: "toy-ufo",
+    upper: (x, y) => {
+      x.dispose();
+      return loss(y);
+    },
+    lower: (x, y) => {
+      x.dispose();
+      return loss(y);
+    },
+    innerInit: (x) => np.broadcastTo(x, [2]),
+    innerSteps: { steps: UFO.r, lr: UFO.alpha },
+    init: () => ({ x: zeros([1]), y: zeros([2]) }),
+    evaluate: async (x, y) => {
+      y.dispose();
+      const t = (await treeToFloat64(x))[0];
+      return { distanceToOptimum: Math.abs(t - exact) / Math.max(1, Math.abs(exact)), theta: t };
+    },
+    solution: { x: vec([exact]), y: vec(phiStar), upperValue: UFO.a.reduce((s, a, i) => s + 0.5 * a * phiStar[i] ** 2 - UFO.b[i] * phiStar[i], 0) },
+    info: ufoOptima(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+/** toy-quadratic: f = 1/2 y'Hy + x'Cy + a'y, F = 1/2||y - yt||^2 + mu/2 ||x||^2, with exact hypergradient. */
+export interface QuadraticData {
+  H: Mat;
+  C: Mat;
+  a: Float64Array;
+  yt: Float64Array;
+  mu: number;
+}
+export function quadraticData(nx: number, ny: number, seed: number, cond = 10, mu = 0.1): QuadraticData {
+  const rand = mulberry32(0x9a7 ^ seed);
+  const normal = (k: number) => gaussian(rand, k);
+  return {
+    H: randomSPD(ny, cond, normal),
+    C: mat(nx, ny, normal(nx * ny).map((v) => v / Math.sqrt(ny))),
+    a: normal(ny),
+    yt: normal(ny),
+    mu,
+  };
+}
+/** y*(x) and the exact hypergradient dF/dx = -C H^-1 (y*(x) - yt) + mu x, in float64. */
+export function quadraticExact(d: QuadraticData, x: ArrayLike<number>): { yStar: Float64Array; hypergrad: Float64Array } {
+  const ny = d.H.rows;
+  const rhs = matvec(transpose(d.C), x).map((v, i) => v + d.a[i]);
+  const yStar = solve(d.H, mat(ny, 1, rhs)).data.map((v) => -v);
+  const w = solve(d.H, mat(ny, 1, yStar.map((v, i) => v - d.yt[i]))).data;
+  const hg = matvec(d.C, w).map((v, i) => -v + d.mu * x[i]);
+  return { yStar, hypergrad: hg };
+}
+export function toyQuadratic(nx: number, ny: number, seed: number): BilevelProblem<Arr, Arr> & { data: QuadraticData } {
+  const d = quadraticData(nx, ny, seed);
+  const [H, C, a, yt] = [toArr(d.H), toArr(d.C), vec(d.a), vec(d.yt)];
+  // optimum: hypergrad(x) = 0 is linear in x: solve (mu I + C H^-1 H^-1 C') x = C H^-1 H^-1 (-a ... )
+  const xs = solveQuadraticOptimum(d);
+  const ys = quadraticExact(d, xs).yStar;
+  return {
+    name: "toy-quadratic",
+    data: d,
+    upper: (x, y) => half(y.sub(yt.ref)).add(sq(x).mul(0.5 * d.mu)),
+    lower: (x, y) => half2(H.ref, y.ref).add(np.matmul(x.reshape([1, nx]), np.matmul(C.ref, y.ref).reshape([nx, 1])).sum()).add(a.ref.mul(y).sum()),
+    init: () => ({ x: zeros([nx]), y: zeros([ny]) }),
+    evaluate: (x, y) => distanceMetrics(x, y, xs, ys),
+    solution: { x: vec(xs), y: vec(ys), upperValue: NaN },
+    info: { nx, ny },
+  };
+}
+const half2 = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).sum().mul(0.5);
+function solveQuadraticOptimum(d: QuadraticData): Float64Array {
+  // h(x) = -C H^-1 (y*(x) - yt) + mu x with y*(x) = -H^-1 (C' x + a) is affine: h(x) = M x + c.
+  const nx = d.C.rows;
+  const h0 = quadraticExact(d, new Float64Array(nx)).hypergrad;
+  const M = mat(nx, nx);
+  for (let j = 0; j < nx; j++) {
+    const e = new Float64Array(nx);
+    e[j] = 1;
+    const hj = quadraticExact(d, e).hypergrad;
+    for (let i = 0; i < nx; i++) M.data[i * nx + j] = hj[i] - h0[i];
+  }
+  return solve(M, mat(nx, 1, h0.map((v) => -v))).data;
+}
+
+export { half, sq };
