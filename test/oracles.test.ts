@@ -26,7 +26,7 @@ const nx = 5;
 const ny = 10;
 const p = toyQuadratic(nx, ny, 3);
 const d = p.data;
-const fns: BilevelFns = { upper: (x, y, b) => p.upper(x as never, y as never, b), lower: (x, y, b) => p.lower(x as never, y as never, b) };
+const fns: BilevelFns = { upper: (x, y, b) => p.upper(x as never, y as never, b as never), lower: (x, y, b) => p.lower(x as never, y as never, b as never) };
 const x0 = Float64Array.from({ length: nx }, (_, i) => 0.3 * (i + 1) - 0.7);
 const yAny = Float64Array.from({ length: ny }, (_, i) => Math.sin(i + 1));
 const v0 = Float64Array.from({ length: ny }, (_, i) => Math.cos(2 * i));
