@@ -2,6 +2,7 @@
 import { BilevelInputError } from "../errors.js";
 import type { Options, TaskSpec } from "../problem.js";
 import { toyConstrained, toyLLS, toyQuadratic, toySC, toyUFO } from "./toys.js";
+import { hypercleanFashionTask, hypercleanMnistTask } from "./hyperclean.js";
 
 const toyLLSTask: TaskSpec<{ n: number }> = {
   name: "toy-lls",
@@ -50,7 +51,7 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number }> = {
   create: async (o, seed) => toyQuadratic(o.nx, o.ny, seed),
 };
 
-export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask];
+export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask];
 
 export function getTask(name: string): TaskSpec<Options> {
   const t = tasks.find((v) => v.name === name);
