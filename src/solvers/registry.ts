@@ -2,6 +2,7 @@
 import { BilevelInputError } from "../errors.js";
 import type { Options, SolverSpec } from "../problem.js";
 import { aidCg, aidNeumann } from "./aid.js";
+import { bamm } from "./bamm.js";
 import { bome } from "./bome.js";
 import { itd } from "./itd.js";
 
@@ -10,6 +11,7 @@ export const solvers: SolverSpec<any>[] = [
   aidCg,
   aidNeumann,
   bome,
+  bamm,
   // (new solvers are appended here)
 ];
 
