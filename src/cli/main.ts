@@ -182,7 +182,7 @@ function listCommand(f: { json?: boolean }): number {
   }
   const opts = (o: object) =>
     Object.entries(o)
-      .map(([k, v]) => `${k}=${v}`)
+      .map(([k, v]) => `${k}=${v === "" ? '""' : v}`)
       .join(" ") || "-";
   const out: string[] = ["Solvers:"];
   for (const s of data.solvers) out.push(`  ${s.name.padEnd(14)} ${s.summary}`, `  ${"".padEnd(14)} ${s.reference}`, `  ${"".padEnd(14)} defaults: ${opts(s.defaults)}`);

@@ -1,0 +1,81 @@
+/**
+ * bilevel — gradient-based bilevel optimization in TypeScript on jax-js.
+ *
+ *     min_x F(x, y*(x))   where   y*(x) in argmin_y f(x, y)   [optionally s.t. g(x, y) <= 0]
+ *
+ * Start the engine once with `await initEngine()`, state a {@link BilevelProblem} with jax-js arrays, and
+ * call {@link solve} with a solver name from {@link solvers}. Arrays are reference counted: every
+ * function consumes its array arguments, so use `a.ref` for every use of `a` but the last.
+ *
+ * @packageDocumentation
+ */
+
+// ---- running -----------------------------------------------------------------------------------
+/**
+ * `solve(problem, solver, options)` runs a solver for `steps` outer iterations and returns a
+ * {@link SolveResult} (final metrics, history, status, and the final iterate, which the caller owns).
+ * `solveOrThrow` is the same but throws a {@link DivergenceError} when the run diverges.
+ */
+export { solve, solveOrThrow, DivergenceError } from "./run.js";
+export type { SolveOptions, SolveResult, Progress, HistoryPoint } from "./run.js";
+/** `runTask`: a named task + a named solver + `--set`-style options -> result and JSON record. */
+export { runTask, resolveExperiment, flatOptions } from "./experiment.js";
+export type { RunTaskOptions, RunRecord, TaskRun, ResolvedExperiment } from "./experiment.js";
+
+// ---- registries --------------------------------------------------------------------------------
+/** Every registered solver (`solvers`) and lookup by name with a one-line error (`getSolver`). */
+export { solvers, getSolver } from "./solvers/registry.js";
+/** Every registered task (`tasks`) and lookup by name with a one-line error (`getTask`). */
+export { tasks, getTask } from "./tasks/index.js";
+
+// ---- types and errors --------------------------------------------------------------------------
+export type {
+  BilevelProblem,
+  Capabilities,
+  OptionValue,
+  Options,
+  SolverInstance,
+  SolverSpec,
+  TaskSpec,
+} from "./problem.js";
+/** The error for bad user input (names, options, shapes); the CLI reports it in one line, exit 2. */
+export { BilevelInputError } from "./errors.js";
+/** Resolve hyperparameters over defaults (`resolveOptions`) and parse `--set` strings (`parseOptionValue`). */
+export { resolveOptions, parseOptionValue } from "./options.js";
+
+// ---- engine ------------------------------------------------------------------------------------
+/**
+ * Engine set-up and array helpers. `initEngine({ dtype })` must be awaited before any array is made;
+ * `array`, `zeros`, `ones`, `full`, `scalar` make arrays in the engine's float dtype; `toNumber` /
+ * `toFloat64` read arrays back (consuming them). `np` is jax-js numpy, `jax` the whole jax-js module.
+ */
+export {
+  initEngine,
+  setFloatDtype,
+  floatDtype,
+  engineInfo,
+  np,
+  jax,
+  array,
+  zeros,
+  ones,
+  full,
+  scalar,
+  toNumber,
+  toFloat64,
+  treeToFloat64,
+  prngKey,
+  mulberry32,
+  gaussian,
+} from "./engine/index.js";
+export type { Arr, Tree, FloatDtype, DeviceName, EngineOptions } from "./engine/index.js";
+/**
+ * Pytree helpers (all consume their tree arguments; `tref` takes references): `tadd`, `tsub`,
+ * `tscale`, `taxpy`, `tvdot`, `tsqnorm`, `tnorm`, `tzerosLike`, `tref`, `tdispose`, `tstop`, `tmap`,
+ * `tleaves`.
+ */
+export { tadd, tsub, tscale, taxpy, tvdot, tsqnorm, tnorm, tzerosLike, tref, tdispose, tstop, tmap, tleaves } from "./engine/index.js";
+
+// ---- oracles -----------------------------------------------------------------------------------
+/** Derivative oracles, linear solvers, unrolling and hypergradient estimators, for writing solvers. */
+export * as oracles from "./oracles/index.js";
