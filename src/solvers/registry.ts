@@ -5,6 +5,9 @@ import { aidCg, aidNeumann } from "./aid.js";
 import { bamm } from "./bamm.js";
 import { bome } from "./bome.js";
 import { itd } from "./itd.js";
+import { penalty } from "./penalty.js";
+import { soba } from "./soba.js";
+import { stocbio } from "./stocbio.js";
 
 export const solvers: SolverSpec<any>[] = [
   itd,
@@ -12,6 +15,9 @@ export const solvers: SolverSpec<any>[] = [
   aidNeumann,
   bome,
   bamm,
+  penalty,
+  soba,
+  stocbio,
   // (new solvers are appended here)
 ];
 

@@ -175,7 +175,27 @@ export function quadraticExact(d: QuadraticData, x: ArrayLike<number>): { yStar:
   const hg = matvec(d.C, w).map((v, i) => -v + d.mu * x[i]);
   return { yStar, hypergrad: hg };
 }
-export function toyQuadratic(nx: number, ny: number, seed: number): BilevelProblem<Arr, Arr> & { data: QuadraticData } {
+/** A toy-quadratic minibatch: zero-mean noise for the upper (`uy`, `ux`) and lower (`ly`, `E`) objective. */
+export type QuadraticBatch = { uy: Arr; ux: Arr; ly: Arr; E: Arr };
+/**
+ * toy-quadratic's stochastic oracle. With noise level s, a batch holds uy, ly ~ N(0, s^2 I_ny),
+ * ux ~ N(0, s^2 I_nx) and a symmetric E = s (G + G') / (2 sqrt(ny)), G standard normal, so
+ *   upper(x, y, b) = F(x, y) + <uy, y> + <ux, x>,   lower(x, y, b) = f(x, y) + <ly, y> + 1/2 y'E y
+ * are unbiased for F and f, and so are their gradients, Hessian-vector products (H + E) v and cross
+ * products (C). Draws are independent across (seed, step).
+ */
+function quadraticSampler(nx: number, ny: number, noise: number) {
+  return (seed: number, step: number): QuadraticBatch => {
+    const rand = mulberry32(Math.imul(seed ^ 0x51a7, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b));
+    const g = (k: number) => gaussian(rand, k).map((v) => v * noise);
+    const G = gaussian(rand, ny * ny);
+    const E = new Float64Array(ny * ny);
+    const c = noise / (2 * Math.sqrt(ny));
+    for (let i = 0; i < ny; i++) for (let j = 0; j < ny; j++) E[i * ny + j] = c * (G[i * ny + j] + G[j * ny + i]);
+    return { uy: array(g(ny)), ux: array(g(nx)), ly: array(g(ny)), E: array(E, [ny, ny]) };
+  };
+}
+export function toyQuadratic(nx: number, ny: number, seed: number, noise = 0.05): BilevelProblem<Arr, Arr> & { data: QuadraticData } {
   const d = quadraticData(nx, ny, seed);
   const [H, C, a, yt] = [toArr(d.H), toArr(d.C), vec(d.a), vec(d.yt)];
   // optimum: hypergrad(x) = 0 is linear in x: solve (mu I + C H^-1 H^-1 C') x = C H^-1 H^-1 (-a ... )
@@ -184,12 +204,26 @@ export function toyQuadratic(nx: number, ny: number, seed: number): BilevelProbl
   return {
     name: "toy-quadratic",
     data: d,
-    upper: (x, y) => half(y.sub(yt.ref)).add(sq(x).mul(0.5 * d.mu)),
-    lower: (x, y) => half2(H.ref, y.ref).add(np.matmul(x.reshape([1, nx]), np.matmul(C.ref, y.ref).reshape([nx, 1])).sum()).add(a.ref.mul(y).sum()),
+    upper: (x, y, bt) => {
+      const b = bt as QuadraticBatch | undefined;
+      if (!b) return half(y.sub(yt.ref)).add(sq(x).mul(0.5 * d.mu));
+      b.ly.dispose();
+      b.E.dispose();
+      return half(y.ref.sub(yt.ref)).add(sq(x.ref).mul(0.5 * d.mu)).add(b.uy.mul(y).sum()).add(b.ux.mul(x).sum());
+    },
+    lower: (x, y, bt) => {
+      const b = bt as QuadraticBatch | undefined;
+      const f = half2(H.ref, y.ref).add(np.matmul(x.reshape([1, nx]), np.matmul(C.ref, y.ref).reshape([nx, 1])).sum());
+      if (!b) return f.add(a.ref.mul(y).sum());
+      b.uy.dispose();
+      b.ux.dispose();
+      return f.add(a.ref.add(b.ly).mul(y.ref).sum()).add(half2(b.E, y));
+    },
+    sample: noise > 0 ? quadraticSampler(nx, ny, noise) : undefined,
     init: () => ({ x: zeros([nx]), y: zeros([ny]) }),
     evaluate: (x, y) => distanceMetrics(x, y, xs, ys),
     solution: { x: vec(xs), y: vec(ys), upperValue: NaN },
-    info: { nx, ny },
+    info: { nx, ny, noise },
   };
 }
 const half2 = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).sum().mul(0.5);

@@ -1,0 +1,84 @@
+/**
+ * penalty — value-function penalty method (V-PBGD).
+ * Shen, Chen (2023), "On Penalty-based Bilevel Gradient Descent Method", ICML 2023.
+ * Official code: hanshen95/penalized-bilevel-gradient-descent (V-PBGD/).
+ *
+ * Replaces the lower-level constraint y in argmin f(x, .) by the penalty gamma * (f(x, y) - v(x)),
+ * v(x) = min_y f(x, y), and runs gradient descent on P(x, y) = F(x, y) + gamma (f(x, y) - v(x)) jointly in (x, y).
+ * v(x) is estimated by a separate lower-level sequence w (warm-started across outer steps, as in the
+ * official data-hyper-cleaning code), so grad_x v(x) ~= grad_x f(x, w) (Danskin). Per outer step k:
+ *   w      <- T steps of  w - innerLr grad_y f(x_k, w)                     (from the previous w)
+ *   gamma_k = min(gammaMax, gamma0 + (gammaMax - gamma0) k / gammaSteps)   (gammaSteps = 0: gamma_k = gammaMax)
+ *   s_k    = min(1 / gamma_k, 1)                                          (official `lr_decay`)
+ *   x      <- x - lrX s_k (grad_x F(x, y) + gamma_k (grad_x f(x, y) - grad_x f(x, w)))
+ *   y      <- y - lrY s_k (grad_y F(x, y) + gamma_k  grad_y f(x, y))
+ * (projections onto the problem's feasible sets after each update). The step scale 1/gamma keeps the
+ * step below 1 / Lipschitz(P) ~ 1 / (gamma L_f), as in the official toy (alpha = alpha0 / gamma).
+ *
+ * Bias: for a finite gamma the method converges to a stationary point of P, which is O(1/gamma) away
+ * from the bilevel solution (the paper's epsilon-approximation result, gamma ~ epsilon^-1/2 for the
+ * squared-distance bound). On toy-sc it is exactly x_gamma = (D + gamma/(1+gamma) B A^-1 B')^-1 D xh,
+ * y_gamma = gamma/(1+gamma) A^-1 B' x_gamma (the test asserts this point).
+ *
+ * Assumes: lower level satisfying a (proximal) Polyak-Lojasiewicz / error-bound condition (not
+ * necessarily a singleton; then it selects the solution that is best for F), first order only,
+ * deterministic. Memory constant in T (the inner loop is not differentiated).
+ *
+ * Defaults — official data-hyper-cleaning script (V-PBGD/data-hyper-cleaning): lrX = lrY = 0.1,
+ * innerLr = 0.01, T = 1, gamma0 = 0, gammaMax = 0.2, gammaSteps = 30000.
+ */
+import { np, scalar, taxpy, tmap, tref, tstop, tsub, type Arr, type Tree } from "../engine/index.js";
+import { gradientDescent, gradX, grads } from "../oracles/index.js";
+import type { SolverSpec } from "../problem.js";
+import { compileStep, fnsOf, innerGD, iterateXY, projX, projY } from "./common.js";
+
+export const penaltyDefaults = { T: 1, innerLr: 0.01, lrX: 0.1, lrY: 0.1, gamma0: 0, gammaMax: 0.2, gammaSteps: 30000 };
+
+type PenaltyState = { x: Tree; y: Tree; w: Tree };
+
+/** gamma_k and the step scale min(1/gamma_k, 1) as scalar arrays (k consumed). */
+export function penaltySchedule(k: Arr, gamma0: number, gammaMax: number, gammaSteps: number): { gamma: Arr; scale: Arr } {
+  const gamma: Arr =
+    gammaSteps > 0 ? np.minimum(k.mul((gammaMax - gamma0) / gammaSteps).add(gamma0), gammaMax) : (k.dispose(), scalar(gammaMax));
+  const scale: Arr = np.minimum(np.reciprocal(np.maximum(gamma.ref, 1e-8)), 1);
+  return { gamma, scale };
+}
+
+export const penalty: SolverSpec<typeof penaltyDefaults> = {
+  name: "penalty",
+  reference: "Shen, Chen (2023). On Penalty-based Bilevel Gradient Descent Method. ICML.",
+  summary: "V-PBGD: gradient descent on F + gamma (f(x,y) - v(x)), v(x) tracked by a warm-started inner GD sequence.",
+  defaults: penaltyDefaults,
+  help: {
+    T: "inner gradient steps per outer step on the value-function sequence w (warm-started)",
+    innerLr: "inner gradient step size (w)",
+    lrX: "outer step size on x (scaled by min(1/gamma, 1))",
+    lrY: "outer step size on y (scaled by min(1/gamma, 1))",
+    gamma0: "initial penalty constant",
+    gammaMax: "final penalty constant",
+    gammaSteps: "outer steps of the linear ramp gamma0 -> gammaMax (0: constant gammaMax)",
+  },
+  capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
+  create(p, o) {
+    const fns = fnsOf(p);
+    const gd = innerGD(p, o.T, o.innerLr);
+    const step = compileStep<PenaltyState>(({ x, y, w }, k) => {
+      const { gamma, scale } = penaltySchedule(k, o.gamma0, o.gammaMax, o.gammaSteps);
+      const wT = gradientDescent(fns.lower, tstop(tref(x)), w, gd);
+      const [Fx, Fy] = grads(fns.upper, tref(x), tref(y));
+      const [fx, fy] = grads(fns.lower, tref(x), tref(y));
+      const fxw = gradX(fns.lower, tref(x), tref(wT));
+      const dx = taxpy(gamma.ref, tsub(fx, fxw), Fx);
+      const dy = taxpy(gamma, fy, Fy);
+      const sx = scale.ref.mul(-o.lrX);
+      const sy = scale.mul(-o.lrY);
+      return { x: projX(p, taxpy(sx, dx, x)), y: projY(p, taxpy(sy, dy, y)), w: wT };
+    });
+    return {
+      init: (x, y) => ({ x, w: tmap((u) => u.ref.add(0), y), y }),
+      step: (s, k) => step(s as PenaltyState, k),
+      iterate: iterateXY,
+      dispose: () => step.dispose(),
+    };
+  },
+};

@@ -1,0 +1,61 @@
+/**
+ * StocBiO — stochastic bilevel optimizer.
+ * Ji, Yang, Liang (2021), "Bilevel Optimization: Convergence Analysis and Enhanced Design", ICML 2021.
+ * Official code: JunjieYang97/stocBiO; defaults from benchopt's benchmark_bilevel StocBiO solver.
+ *
+ * Double loop with a Neumann-series (stochastic Hessian-inverse-vector) hypergradient. Per outer step k,
+ * with the step's minibatch B (from `problem.sample`; absent for deterministic problems):
+ *   y   <- T steps of  y - innerLr grad_y f(x_k, y; B)           (warm start from the previous y)
+ *   v_Q  = eta sum_{q=0}^{Q} (I - eta grad^2_yy f(x_k, y; B))^q grad_y F(x_k, y; B)
+ *   h    = grad_x F(x_k, y; B) - grad^2_xy f(x_k, y; B) v_Q
+ *   x   <- x_k - lrX h
+ * The paper draws independent minibatches for every inner step and Neumann factor; the problem's
+ * sampler gives one minibatch per outer step here, shared by these oracles (fresh every outer step).
+ *
+ * Assumes a strongly convex lower level (singleton) with eta < 1 / L (Hessian norm); second order
+ * (Hessian-vector and cross products by autodiff, never a Hessian); stochastic. Memory constant in T
+ * and Q (nothing is unrolled through).
+ *
+ * Defaults (benchmark_bilevel stocbio.py): innerLr = eta = lrX = 0.1 (step_size 0.1, outer_ratio 1),
+ * T = 10 (n_inner_steps), Q = 10 (n_shia_steps).
+ */
+import { taxpy, tdispose, tref } from "../engine/index.js";
+import { gradientDescent, implicitHypergrad } from "../oracles/index.js";
+import type { SolverSpec } from "../problem.js";
+import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX, type XY } from "./common.js";
+
+export const stocbioDefaults = { T: 10, innerLr: 0.1, Q: 10, eta: 0.1, lrX: 0.1 };
+
+export const stocbio: SolverSpec<typeof stocbioDefaults> = {
+  name: "stocbio",
+  reference: "Ji, Yang, Liang (2021). Bilevel Optimization: Convergence Analysis and Enhanced Design. ICML.",
+  summary: "Stochastic AID: inner SGD, Neumann-series Hessian-inverse-vector product, SGD on x.",
+  defaults: stocbioDefaults,
+  help: {
+    T: "inner SGD steps per outer step (warm-started)",
+    innerLr: "inner SGD step size",
+    Q: "Neumann series terms",
+    eta: "Neumann step (needs eta < 1 / largest Hessian eigenvalue)",
+    lrX: "outer step size on x",
+  },
+  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  create(p, o) {
+    const fns = fnsOf(p);
+    const gd = innerGD(p, o.T, o.innerLr);
+    const step = compileStep<XY>(({ x, y }, k, batch) => {
+      k.dispose();
+      const y0 = innerStart(p, tref(x), y);
+      const b = batch === undefined ? undefined : { upper: tref(batch), lower: tref(batch) };
+      const yT = gradientDescent(fns.lower, tref(x), y0, gd, batch);
+      const { h, v } = implicitHypergrad(fns, tref(x), tref(yT), { method: "neumann", iters: o.Q, alpha: o.eta }, b);
+      tdispose(v);
+      return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
+    });
+    return {
+      init: (x, y) => ({ x, y }),
+      step: (s, k, b) => step(s as XY, k, b),
+      iterate: iterateXY,
+      dispose: () => step.dispose(),
+    };
+  },
+};
