@@ -66,13 +66,20 @@ const cache = new Map<string, IdxArray>();
 
 /**
  * Read an IDX file (gzipped or not), optionally checking its dimensions (`null` = any size).
- * Parsed arrays are cached per process by path.
+ * Parsed arrays are cached per process by path, size and modification time.
  */
 export function readIdx(file: string, expectDims?: (number | null)[]): IdxArray {
-  let a = cache.get(file);
+  let key = file;
+  try {
+    const st = fs.statSync(file);
+    key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  } catch {
+    /* readMaybeGzip reports it */
+  }
+  let a = cache.get(key);
   if (!a) {
     a = parseIdx(readMaybeGzip(file), file);
-    cache.set(file, a);
+    cache.set(key, a);
   }
   if (expectDims) {
     const ok = a.dims.length === expectDims.length && expectDims.every((d, i) => d === null || d === a!.dims[i]);
