@@ -157,7 +157,16 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     throw new BilevelInputError(`evalEvery: expected a positive integer, got ${opts.evalEvery}`);
   }
   await initEngine(opts.dtype ? { dtype: opts.dtype } : {});
-  const problem = await ex.task.create(ex.taskOptions, seed);
+  let problem: BilevelProblem;
+  try {
+    problem = await ex.task.create(ex.taskOptions, seed);
+  } catch (e) {
+    // Builders fail on option values their types allow but their sizes do not (n = -1, n = 2.5) or on
+    // missing data: report them as input errors naming the options.
+    if (e instanceof BilevelInputError) throw e;
+    const shown = Object.entries(ex.taskOptions).map(([k, v]) => `${k}=${v}`).join(", ") || "no options";
+    throw new BilevelInputError(`task ${ex.task.name} (${shown}): ${e instanceof Error ? e.message : String(e)}`);
+  }
   const result: TaskRun["result"] = await solve(problem, ex.solver, {
     steps: ex.steps,
     seed,
