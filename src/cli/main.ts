@@ -139,7 +139,7 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
             {
               stream: process.stderr,
               format: `${taskName}/${f.solver} {bar} {value}/{total} | eta {eta_formatted} | upper {upper}`,
-              hideCursor: true,
+              hideCursor: false,
               clearOnComplete: true,
             },
             cliProgress.Presets.shades_classic,
