@@ -2,7 +2,7 @@
  * Lower-level gradient descent, plain and differentiable (reverse-mode unrolling, ITD/RHG), and
  * BOME's value-function gap. Consumes its array arguments.
  */
-import { jax, taxpy, tdispose, tref, tstop, tsub, type Arr, type Tree } from "../engine/index.js";
+import { jax, tadd, taxpy, tdispose, tref, tscale, tstop, tsub, type Arr, type Tree } from "../engine/index.js";
 import { bdispose, bref, gradY, valueAndGrads, type Objective } from "./grads.js";
 
 export interface GDOptions {
@@ -52,4 +52,43 @@ export function valueGap(f: Objective, x: Tree, y: Tree, opts: GDOptions, batch?
   const [fxy, gx1, gy] = valueAndGrads(f, tref(x), y, bref(batch));
   const [fT, gx2] = jax.valueAndGrad((xx: Tree) => f(xx, tref(yT), batch))(x) as unknown as [Arr, Tree];
   return { q: fxy.sub(fT), gx: tsub(gx1, gx2), gy, yT };
+}
+
+/** A descent direction at inner step t (0-based), step size included: d(x, y_t, t). Consumes x, y, batch. */
+export type Direction = (x: Tree, y: Tree, t: number, batch?: Tree) => Tree;
+
+/**
+ * `steps` steps y_{t+1} = project(y_t - d(x, y_t, t)) with a caller-given direction. Like
+ * `gradientDescent`, differentiable in x and y (the loop unrolls at trace time), so a gradient in x
+ * of F(x, y_T(x)) is reverse-mode differentiation through the whole trajectory.
+ */
+export function directedDescent(
+  direction: Direction,
+  x: Tree,
+  y: Tree,
+  opts: { steps: number; project?: (y: Tree) => Tree },
+  batch?: Tree,
+): Tree {
+  for (let t = 0; t < opts.steps; t++) {
+    const d = direction(tref(x), tref(y), t, bref(batch));
+    y = tsub(y, d);
+    if (opts.project) y = opts.project(y);
+  }
+  tdispose(x);
+  bdispose(batch);
+  return y;
+}
+
+/**
+ * BDA's aggregated direction (Liu et al. 2020): d_t = alpha_t s_u grad_y F(x, y_t) + (1 - alpha_t) s_l grad_y f(x, y_t),
+ * with alpha_t = alphas[t] (upper objective `F`, lower objective `f`).
+ */
+export function aggregatedDirection(F: Objective, f: Objective, alphas: number[], su: number, sl: number): Direction {
+  return (x, y, t, batch) => {
+    const a = alphas[t];
+    if (a === 0) return tscale(sl, gradY(f, x, y, batch));
+    const gF = gradY(F, tref(x), tref(y), bref(batch));
+    const gf = gradY(f, x, y, batch);
+    return tadd(tscale(a * su, gF), tscale((1 - a) * sl, gf));
+  };
 }

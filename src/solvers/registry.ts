@@ -3,6 +3,7 @@ import { BilevelInputError } from "../errors.js";
 import type { Options, SolverSpec } from "../problem.js";
 import { aidCg, aidNeumann } from "./aid.js";
 import { bamm } from "./bamm.js";
+import { bda } from "./bda.js";
 import { bome } from "./bome.js";
 import { itd } from "./itd.js";
 import { penalty } from "./penalty.js";
@@ -18,6 +19,7 @@ export const solvers: SolverSpec<any>[] = [
   penalty,
   soba,
   stocbio,
+  bda,
   // (new solvers are appended here)
 ];
 
