@@ -9,6 +9,7 @@ import { itd } from "./itd.js";
 import { penalty } from "./penalty.js";
 import { soba } from "./soba.js";
 import { stocbio } from "./stocbio.js";
+import { f2sa } from "./f2sa.js";
 
 export const solvers: SolverSpec<any>[] = [
   itd,
@@ -20,6 +21,7 @@ export const solvers: SolverSpec<any>[] = [
   soba,
   stocbio,
   bda,
+  f2sa,
   // (new solvers are appended here)
 ];
 

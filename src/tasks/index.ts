@@ -24,6 +24,7 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
   help: { n: "dimension of x and y", random: "draw random SPD A, D (condition ~10) and B from the seed" },
   steps: 500,
   solverDefaults: {
+    penalty: { T: 1, innerLr: 0.1, lrX: 0.15, lrY: 0.15, gamma0: 20, gammaMax: 20, gammaSteps: 0, steps: 3000 }, // [baselines] constant gamma: converges to the derived O(1/gamma) biased point
     // inner step 0.18 < 2 / lambda_max(A) for the condition-10 random A; T = 40 makes the truncation
     // factor (1 - 0.18)^40 ~ 4e-4 so ITD's unrolled Jacobian and the warm-started y are accurate to 1e-3
     itd: { T: 40, innerLr: 0.18, lrX: 0.1 },
