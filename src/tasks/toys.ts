@@ -65,7 +65,7 @@ export function toySC(n: number, random: boolean, seed: number): BilevelProblem<
   const xs = solve(add(matmul(B, AinvBt), D), mat(n, 1, matvec(D, xh))).data;
   const ys = matvec(AinvBt, xs);
   const [Aa, Ba, Da, xha] = [toArr(A), toArr(B), toArr(D), vec(xh)];
-  const quad = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).sum().mul(0.5);
+  const quad = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).mul(0.5).sum();
   return {
     name: "toy-sc",
     upper: (x, y) => quad(Aa.ref, y).add(quad(Da.ref, x.sub(xha.ref))),
@@ -117,7 +117,7 @@ export function ufoOptima(): { exact: number; firstOrder: number } {
 export function toyUFO(): BilevelProblem<Arr, Arr> {
   const a = vec(UFO.a);
   const b = vec(UFO.b);
-  const loss = (phi: Arr) => a.ref.mul(phi.ref).mul(phi).mul(0.5).sub(b.ref.mul(phi)).sum();
+  const loss = (phi: Arr) => a.ref.mul(phi.ref).mul(phi.ref).mul(0.5).sub(b.ref.mul(phi)).sum();
   const { exact } = ufoOptima();
   const phiStar = UFO.b.map((bi, i) => {
     const m = bi / UFO.a[i];
@@ -226,7 +226,7 @@ export function toyQuadratic(nx: number, ny: number, seed: number, noise = 0.05)
     info: { nx, ny, noise },
   };
 }
-const half2 = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).sum().mul(0.5);
+const half2 = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).mul(0.5).sum();
 function solveQuadraticOptimum(d: QuadraticData): Float64Array {
   // h(x) = -C H^-1 (y*(x) - yt) + mu x with y*(x) = -H^-1 (C' x + a) is affine: h(x) = M x + c.
   const nx = d.C.rows;
