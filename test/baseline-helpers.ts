@@ -23,6 +23,8 @@ export async function runTask(taskName: string, taskOpts: Options, solver: strin
   const result = await solve(problem, solver, { steps: exSteps ?? sdSteps ?? task.steps, options: { ...sd, ...ex }, seed });
   const x = await treeToFloat64(result.x);
   const y = await treeToFloat64(result.y);
+  const dist = result.final.distanceToOptimum;
+  console.log(`[baseline] ${solver} ${taskName} ${JSON.stringify(taskOpts)} status=${result.status} steps=${result.steps} distance=${dist?.toExponential(3)} ms/step=${result.msPerStep.toFixed(2)}`);
   return { problem, result, x, y };
 }
 

@@ -24,6 +24,10 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
   help: { n: "dimension of x and y", random: "draw random SPD A, D (condition ~10) and B from the seed" },
   steps: 500,
   solverDefaults: {
+    f2sa: { T: 5, lrZ: 0.15, lrY: 0.15, lrX: 0.15, decay: 0, deltaLambda: 2, steps: 1000 }, // [baselines] deterministic: constant steps, lambda_k = 1 + 2k (bias O(1/lambda))
+    stocbio: { lrX: 0.08, Q: 50, eta: 0.18, steps: 150 }, // [baselines] (1 - eta)^Q ~ 5e-5: no Neumann truncation bias for condition-10 A
+    soba: { lrX: 0.08, lrInner: 0.15, innerDecay: 0, outerDecay: 0, steps: 600 }, // [baselines] deterministic: constant steps converge linearly
+    penalty: { T: 1, innerLr: 0.1, lrX: 0.15, lrY: 0.15, gamma0: 20, gammaMax: 20, gammaSteps: 0, steps: 3000 }, // [baselines] constant gamma: converges to the derived O(1/gamma) biased point
     penalty: { T: 1, innerLr: 0.1, lrX: 0.15, lrY: 0.15, gamma0: 20, gammaMax: 20, gammaSteps: 0, steps: 3000 }, // [baselines] constant gamma: converges to the derived O(1/gamma) biased point
     // inner step 0.18 < 2 / lambda_max(A) for the condition-10 random A; T = 40 makes the truncation
     // factor (1 - 0.18)^40 ~ 4e-4 so ITD's unrolled Jacobian and the warm-started y are accurate to 1e-3
@@ -61,7 +65,11 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number; noise: number }> = {
   defaults: { nx: 5, ny: 10, noise: 0.05 },
   help: { nx: "dimension of x", ny: "dimension of y", noise: "std of the minibatch noise in gradients and Hessians (0 = deterministic)" },
   steps: 1000,
-  solverDefaults: {},
+  solverDefaults: {
+    f2sa: { T: 5, lrZ: 0.1, lrY: 0.1, lrX: 2, decay: 0.6, deltaLambda: 1, lambdaMax: 1000, steps: 3000 }, // [baselines]
+    stocbio: { T: 5, lrX: 0.03, Q: 20, eta: 0.18, steps: 1500 }, // [baselines] constant lrX small enough for the noise floor
+    soba: { lrX: 2, lrInner: 0.1, innerDecay: 0.4, outerDecay: 0.6, steps: 3000 }, // [baselines] paper decays; lrX large since the x-Hessian eigenvalues are 0.11..0.41
+  },
   create: async (o, seed) => toyQuadratic(o.nx, o.ny, seed, o.noise),
 };
 
