@@ -10,6 +10,7 @@ import { penalty } from "./penalty.js";
 import { soba } from "./soba.js";
 import { stocbio } from "./stocbio.js";
 import { f2sa } from "./f2sa.js";
+import { fo } from "./fo.js";
 
 export const solvers: SolverSpec<any>[] = [
   itd,
@@ -22,6 +23,7 @@ export const solvers: SolverSpec<any>[] = [
   stocbio,
   bda,
   f2sa,
+  fo,
   // (new solvers are appended here)
 ];
 
