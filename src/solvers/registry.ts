@@ -6,6 +6,7 @@ import { bamm } from "./bamm.js";
 import { bda } from "./bda.js";
 import { bome } from "./bome.js";
 import { itd } from "./itd.js";
+import { lvhba } from "./lvhba.js";
 import { penalty } from "./penalty.js";
 import { soba } from "./soba.js";
 import { stocbio } from "./stocbio.js";
@@ -24,6 +25,7 @@ export const solvers: SolverSpec<any>[] = [
   bda,
   f2sa,
   fo,
+  lvhba,
   // (new solvers are appended here)
 ];
 

@@ -13,6 +13,7 @@ const toyLLSTask: TaskSpec<{ n: number }> = {
   solverDefaults: {
     bamm: { steps: 2500 }, // official defaults (strategy3.py); the s3 step s_x ~ mu_k^3 is small, so more steps
     bda: { steps: 600 }, // official/BOAT defaults
+    lvhba: { steps: 3500 }, // official LLC-toy defaults
   },
   create: async (o) => toyLLS(o.n),
 };
@@ -36,6 +37,7 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
     bome: { T: 40, innerLr: 0.18, lrX: 0.1, lrY: 0.1 },
     bamm: { mu0: 0, xPower: 0, steps: 300 }, // the official strongly convex setting: no averaging, s_x independent of mu_k
     bda: { alpha0: 0.001, T: 40, sl: 0.18, lrX: 0.15, steps: 60 }, // tuned: a fixed aggregation biases y_T, and the unrolled Jacobian needs (1 - sl)^T small for condition-10 A
+    lvhba: { alpha: 0.18, eta: 0.1, gamma1: 100, c0: 0.3, p: 1, steps: 6000 }, // tuned: the penalty bias is O(1/c_k), so c_k must grow linearly (p = 1, outside the paper's p < 1/2) to reach 1e-3
   },
   create: async (o, seed) => toySC(o.n, o.random, seed),
 };
@@ -46,6 +48,9 @@ const toyConstrainedTask: TaskSpec<{ n: number }> = {
   defaults: { n: 100 },
   help: { n: "dimension of x, y1, y2" },
   steps: 1000,
+  solverDefaults: {
+    lvhba: { gamma2: 0.1, eta: 0.02, alpha: 0.02, c0: 1, p: 0.49, steps: 3000 }, // tuned: the official values oscillate (lambda-theta coupling ~ sqrt(2n))
+  },
   create: async (o) => toyConstrained(o.n),
 };
 
