@@ -26,7 +26,9 @@
  * lrX = y_lr), xPower = 3; adaptiveEta = true; eta0 = 1 (strategy3's fixed eta is (k+1)^(-tau/2) y_lr).
  * BOAT's DM defaults differ (p = 100, tau = 0.01, strategy s1: xPower = 7).
  * The strongly convex script runs without averaging (mu0 = 0) and with s_x independent of mu_k
- * (xPower = 0); the toy-sc task uses that setting (src/tasks/index.ts, tuned step sizes).
+ * (xPower = 0); the toy-sc task uses that setting (src/tasks/index.ts; with the default mu0 = 0.9,
+ * p = 10, mu_k is still ~0.5 after 1000 steps and y tracks argmin of the average, not y*(x)). toy-lls
+ * uses the defaults unchanged but 2500 steps: s_x ~ mu_k^3 makes the x step small.
  *
  * Assumptions: first order in F, second order in phi (Hessian- and Jacobian-vector products); handles
  * a non-singleton (merely convex) lower level through the averaging; deterministic; memory constant

@@ -22,9 +22,11 @@
  * in the few-shot script times the official s = t = 1 coefficients), alpha0 = 0.5 and
  * alphaDecay = 0.9 (BOAT's GDA alpha_init and alpha_decay), schedule = geometric, lrX = 0.1 (the
  * official upper optimizer is Adam on deep nets; 0.1 is our plain-gradient choice, not from the paper).
- * A fixed alpha schedule keeps F in the lower loop for good, which biases y_T on a strongly convex
- * lower level (y_T minimizes an average of f and F); the toy-sc task therefore sets alpha0 = 0
- * (src/tasks/index.ts), where BDA reduces to ITD.
+ * The paper defaults fit toy-lls (600 steps). On toy-sc they do not: the schedule restarts every
+ * outer step, so F stays in the lower loop for good and biases y_T (it minimizes an average of f and
+ * F), and a 5-step unroll differentiates only part of y*(x) (bias ~ (1 - sl lambda_min(A))^T). The
+ * toy-sc task therefore uses alpha0 = 0.001, T = 40, sl = 0.18 (< 2 / lambda_max(A) for its
+ * condition-10 A), lrX = 0.15, 60 steps (src/tasks/index.ts).
  *
  * Assumptions: deterministic; second order through reverse-mode unrolling (memory grows linearly
  * in T); handles a non-singleton lower level; no coupled constraints (projections onto X, Y applied).

@@ -30,8 +30,13 @@
  * beta = 0.02, eta = 0.01, gamma1 = gamma2 = 10, lambdaMax = 1000 (its u), c_k = 0.025 (k + 1)^0.3
  * (c0 = 0.025, p = 0.3), lambda0 = 1 (its initial lam; z_0 = lambda0 too), theta_0 = y_0 (the SVM
  * code's copy of the model). Deviations: the official toy clips lam and z to [-u, u] and starts z at
- * -1; inequality multipliers are kept in [0, lambdaMax] here as in the paper. Tuned values for the
- * other toys are in src/tasks/index.ts.
+ * -1; inequality multipliers are kept in [0, lambdaMax] here as in the paper.
+ * Tuned values (src/tasks/index.ts): toy-lls runs the defaults (3500 steps). On toy-constrained
+ * (n = 100) the defaults oscillate: the (theta, lambda) gradient descent-ascent couples lambda to
+ * sqrt(2n) entries of theta; gamma2 = 0.1 (lambda held near z), eta = alpha = 0.02, c_k = (k+1)^0.49
+ * reach the optimum in 3000 steps. The penalty leaves an O(1/c_k) bias, so toy-sc's 1e-3 needs c_k
+ * to grow linearly: c_k = 0.3 (k+1) (p = 1, outside the paper's p < 1/2), alpha = 0.18, eta = 0.1,
+ * gamma1 = 100, 6000 steps.
  *
  * Assumptions: first order (no Hessians); handles a non-singleton lower level and coupled constraints
  * g(x, y) <= 0 (convex in the paper's analysis); deterministic; memory constant (theta, lam, z).
