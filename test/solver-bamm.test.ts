@@ -85,3 +85,11 @@ test("bamm reaches the optimum of toy-sc (default and random=true): distance < 1
     assert.ok(r.final.distanceToOptimum < 1e-3, `random=${random}: distance ${r.final.distanceToOptimum} after ${r.steps} steps`);
   }
 });
+
+test("bamm rejects inconsistent options with a one-line BilevelInputError", async () => {
+  const { bamm, bammDefaults } = await import("../src/solvers/bamm.js");
+  const { BilevelInputError } = await import("../src/errors.js");
+  const problem = await getTask("toy-sc").create({ n: 2, random: false }, 0);
+  assert.throws(() => bamm.create(problem, { ...bammDefaults, mu0: 0 }), (e: Error) => e instanceof BilevelInputError && /bamm\.xPower/.test(e.message));
+  assert.throws(() => bamm.create(problem, { ...bammDefaults, mu0: 1 }), (e: Error) => e instanceof BilevelInputError && /bamm\.mu0/.test(e.message));
+});

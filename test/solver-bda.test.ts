@@ -94,3 +94,11 @@ test("bda reaches the optimum of toy-sc (default and random=true): distance < 1e
     assert.ok(r.final.distanceToOptimum < 1e-3, `random=${random}: distance ${r.final.distanceToOptimum} after ${r.steps} steps`);
   }
 });
+
+test("bda rejects bad options with a one-line BilevelInputError", async () => {
+  const { bda, bdaDefaults } = await import("../src/solvers/bda.js");
+  const { BilevelInputError } = await import("../src/errors.js");
+  const problem = await getTask("toy-sc").create({ n: 2, random: false }, 0);
+  assert.throws(() => bda.create(problem, { ...bdaDefaults, schedule: "cosine" }), (e: Error) => e instanceof BilevelInputError && /bda\.schedule/.test(e.message));
+  assert.throws(() => bda.create(problem, { ...bdaDefaults, T: 0 }), (e: Error) => e instanceof BilevelInputError && /bda\.T/.test(e.message));
+});

@@ -84,3 +84,11 @@ test("lvhba reaches the optimum of toy-sc (default and random=true): distance < 
     assert.ok(r.final.distanceToOptimum < 1e-3, `random=${random}: distance ${r.final.distanceToOptimum} after ${r.steps} steps`);
   }
 });
+
+test("lvhba rejects bad options with a one-line BilevelInputError", async () => {
+  const { lvhba } = await import("../src/solvers/lvhba.js");
+  const { BilevelInputError } = await import("../src/errors.js");
+  const problem = toyConstrained(2);
+  assert.throws(() => lvhba.create(problem, { ...lvhbaDefaults, gamma2: 0 }), (e: Error) => e instanceof BilevelInputError && /lvhba\.gamma2/.test(e.message));
+  assert.throws(() => lvhba.create(problem, { ...lvhbaDefaults, lambda0: -1 }), (e: Error) => e instanceof BilevelInputError && /lvhba\.lambda0/.test(e.message));
+});
