@@ -8,7 +8,7 @@ import { getTask } from "../src/tasks/index.js";
 import { toyConstrained } from "../src/tasks/toys.js";
 import { relErr, setup } from "./helpers.js";
 
-// float32: jax-js 0.1.25 miscompiles some float64 gradients under jit (matmul quadratic forms).
+// float32 throughout (the dtype the CLI runs in); the exact-step check allows float32 rounding (1e-5).
 await setup("float32");
 
 /** Run `solver` on a task exactly as the CLI resolves it: task defaults + the task's tuned solver defaults. */
