@@ -12,6 +12,7 @@ import { soba } from "./soba.js";
 import { stocbio } from "./stocbio.js";
 import { f2sa } from "./f2sa.js";
 import { fo } from "./fo.js";
+import { ufo } from "./ufo.js";
 
 export const solvers: SolverSpec<any>[] = [
   itd,
@@ -26,6 +27,7 @@ export const solvers: SolverSpec<any>[] = [
   f2sa,
   fo,
   lvhba,
+  ufo,
   // (new solvers are appended here)
 ];
 
