@@ -13,6 +13,7 @@ import { stocbio } from "./stocbio.js";
 import { f2sa } from "./f2sa.js";
 import { fo } from "./fo.js";
 import { ufo } from "./ufo.js";
+import { borep } from "./borep.js";
 
 export const solvers: SolverSpec<any>[] = [
   itd,
@@ -28,6 +29,7 @@ export const solvers: SolverSpec<any>[] = [
   fo,
   lvhba,
   ufo,
+  borep,
   // (new solvers are appended here)
 ];
 
