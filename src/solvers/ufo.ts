@@ -30,7 +30,8 @@
  * in T); singleton lower level (or a fixed inner procedure); stochastic minibatches are used when the
  * problem has `sample`. For problems without `innerInit`, g_exact is the warm-started ITD gradient
  * (y_0 = y_k held constant), so the fixed point carries ITD's truncation bias (|I - innerLr A|^T).
- * Defaults: T = 10, innerLr = 0.1, lrX = 0.1 (as fo); exactProb = -1, i.e. the official adaptive rule
+ * Defaults: T = 10, innerLr = 0.1, lrX = 0.1 (as fo); lrPower = 0 (constant step; the official toy
+ * decays with power 1, its networks anneal linearly); exactProb = -1, i.e. the official adaptive rule
  * with the linear ramp q_k = k / horizon (the official code defaults to exact_prob = 0, which is plain
  * FO, and its Omniglot grid uses fixed 0.1 / 0.2 / 1); horizon = 1000 (the run length the ramp is
  * stretched over; the official code uses its meta_iters; set it to your number of steps).
