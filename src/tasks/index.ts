@@ -38,8 +38,8 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
     bamm: { mu0: 0, xPower: 0, steps: 300 }, // the official strongly convex setting: no averaging, s_x independent of mu_k
     bda: { alpha0: 0.001, T: 40, sl: 0.18, lrX: 0.15, steps: 60 }, // tuned: a fixed aggregation biases y_T, and the unrolled Jacobian needs (1 - sl)^T small for condition-10 A
     lvhba: { alpha: 0.18, eta: 0.1, gamma1: 100, c0: 0.3, p: 1, steps: 6000 }, // tuned: the penalty bias is O(1/c_k), so c_k must grow linearly (p = 1, outside the paper's p < 1/2) to reach 1e-3
-    // [ufo] exact steps as itd's (T = 40, step 0.18); q_k = k / 100 reaches 1 at step 100, after which the steps are exact
-    ufo: { T: 40, innerLr: 0.18, lrX: 0.1, exactProb: -1, horizon: 100, steps: 250 },
+    // [ufo] exact steps as itd's (T = 40, step 0.18); q_k = k / 50 reaches 1 at step 50, after which the steps are exact
+    ufo: { T: 40, innerLr: 0.18, lrX: 0.1, exactProb: -1, horizon: 50, steps: 150 },
     // [borep] the official constant normalized step keeps |x - x*| ~ lrX; a StepLR (x0.5 every 25 steps) and a faster z step (nu) reach 1e-6
     borep: { lrX: 0.1, nu: 0.1, lrDecay: 0.5, lrDecayEvery: 25 },
   },
