@@ -2,7 +2,7 @@
  * Hypergradient oracles: estimates of dF/dx = grad_x F(x, y*(x)) + J^T grad_y F (J the Jacobian of y*(x)) at a given
  * (x, y), with y standing in for y*(x). All consume their array arguments.
  */
-import { jax, tdispose, tref, tsub, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { jax, taxpy, tdispose, tref, tsub, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { bref, grads, hvpYY, jvpXY, type Objective } from "./grads.js";
 import { conjugateGradient, fixedPoint, neumann } from "./linsolve.js";
 import { unrolledDescent, type GDOptions } from "./unroll.js";
@@ -12,10 +12,16 @@ export interface BilevelFns {
   lower: Objective;
 }
 
-export type LinearSolver =
+/**
+ * How to solve the lower-level Hessian system. `damping` (default 0) solves (H + damping I) v = b
+ * instead: the Tikhonov fix for a singular Hessian (a non-singleton lower level), where the
+ * undamped system has no solution when b has a component in H's null space.
+ */
+export type LinearSolver = (
   | { method: "cg"; iters: number }
   | { method: "neumann"; iters: number; alpha: number }
-  | { method: "fixed-point"; iters: number; alpha: number };
+  | { method: "fixed-point"; iters: number; alpha: number }
+) & { damping?: number };
 
 /**
  * Implicit-differentiation hypergradient (AID): solve grad^2_yy f · v = grad_y F, then
@@ -30,7 +36,9 @@ export function implicitHypergrad(
   v0?: Tree,
 ): { h: Tree; v: Tree } {
   const [Fx, Fy] = grads(p.upper, tref(x), tref(y), bref(batch?.upper));
-  const matvec = (u: Tree) => hvpYY(p.lower, tref(x), tref(y), u, bref(batch?.lower));
+  const damping = solver.damping ?? 0;
+  const matvec = (u: Tree) =>
+    damping > 0 ? taxpy(damping, tref(u), hvpYY(p.lower, tref(x), tref(y), u, bref(batch?.lower))) : hvpYY(p.lower, tref(x), tref(y), u, bref(batch?.lower));
   let v: Tree;
   if (solver.method === "cg") v = conjugateGradient(matvec, Fy, solver.iters, v0);
   else if (solver.method === "neumann") {
@@ -44,21 +52,25 @@ export function implicitHypergrad(
 
 /**
  * Reverse-mode unrolled hypergradient (ITD / RHG): the gradient in x of F(x, y_T(x)), where y_T(x) is
- * `steps` gradient steps on f(x, .) from y (only the last `truncate` differentiated, 0 = all).
+ * `steps` gradient steps on f(x, .) from y, or from `start(x)` when given (only the last `truncate`
+ * differentiated, 0 = all).
  * Returns the hypergradient and y_T.
  */
 export function unrolledHypergrad(
   p: BilevelFns,
   x: Tree,
   y: Tree,
-  opts: GDOptions & { truncate?: number },
+  opts: GDOptions & { truncate?: number; start?: (x: Tree) => Tree },
   batch?: { upper?: Tree; lower?: Tree },
 ): { h: Tree; yT: Tree; value: Arr } {
+  // opts.start (meta-learning): the unroll starts at start(x) inside the differentiated function, so the
+  // hypergradient includes the path through the initialization; y then only gives the shape.
   // y_T is read out as the gradient in a zero probe e of L(x, e) = F(x, y_T(x)) + <e, y_T(x)>: at
   // e = 0 this leaves grad_x unchanged and returns y_T exactly. (jax-js 0.1.25 loses `hasAux`
   // outputs of nested gradients under jit, so the auxiliary output route is not used.)
   const loss = (xx: Tree, e: Tree): Arr => {
-    const yt = unrolledDescent(p.lower, tref(xx), tref(y), opts, bref(batch?.lower));
+    const y0 = opts.start ? opts.start(tref(xx)) : tref(y);
+    const yt = unrolledDescent(p.lower, tref(xx), y0, opts, bref(batch?.lower));
     return p.upper(xx, tref(yt), bref(batch?.upper)).add(tvdot(e, yt));
   };
   const [value, [h, yT]] = jax.valueAndGrad(loss, { argnums: [0, 1] })(x, tzerosLike(tref(y))) as unknown as [Arr, [Tree, Tree]];

@@ -6,12 +6,13 @@
  *
  * Per outer step:
  *   y <- T steps of y - innerLr grad_y f(x, y) from y_k (warm start)
- *   v  ~= [grad^2_yy f(x, y)]^{-1} grad_y F(x, y)   (CG: `iters` iterations from 0;
+ *   v  ~= [grad^2_yy f(x, y) + damping I]^{-1} grad_y F(x, y)   (CG: `iters` iterations from 0;
  *        Neumann: v = alpha sum_{j<=iters} (I - alpha H)^j grad_y F)
  *   h  = grad_x F(x, y) - grad^2_xy f(x, y) v
  *   x <- x - lrX h
  * Assumes a strongly convex lower level (invertible Hessian). Memory is constant in T.
- * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, iters = 10 (CG) / 20 (Neumann), alpha = 0.1 (Neumann).
+ * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, iters = 10 (CG) / 20 (Neumann), alpha = 0.1 (Neumann),
+ * damping = 0 (the plain implicit function theorem).
  */
 import { taxpy, tdispose, tref } from "../engine/index.js";
 import { gradientDescent, implicitHypergrad, type LinearSolver } from "../oracles/index.js";
@@ -38,7 +39,7 @@ function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, s
   };
 }
 
-export const aidCgDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, iters: 10 };
+export const aidCgDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, iters: 10, damping: 0 };
 export const aidCg: SolverSpec<typeof aidCgDefaults> = {
   name: "aid-cg",
   reference: "Pedregosa (2016). Hyperparameter optimization with approximate gradient. ICML.",
@@ -49,12 +50,13 @@ export const aidCg: SolverSpec<typeof aidCgDefaults> = {
     innerLr: "inner gradient step size",
     lrX: "outer step size on x",
     iters: "conjugate-gradient iterations (from zero)",
+    damping: "solve (H + damping I) v = grad_y F (Tikhonov; > 0 for a singular lower-level Hessian)",
   },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false },
-  create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "cg", iters: o.iters }),
+  create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "cg", iters: o.iters, damping: o.damping }),
 };
 
-export const aidNeumannDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, iters: 20, alpha: 0.1 };
+export const aidNeumannDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, iters: 20, alpha: 0.1, damping: 0 };
 export const aidNeumann: SolverSpec<typeof aidNeumannDefaults> = {
   name: "aid-neumann",
   reference: "Lorraine, Vicol, Duvenaud (2020). Optimizing Millions of Hyperparameters by Implicit Differentiation. AISTATS.",
@@ -66,7 +68,8 @@ export const aidNeumann: SolverSpec<typeof aidNeumannDefaults> = {
     lrX: "outer step size on x",
     iters: "Neumann series terms",
     alpha: "Neumann step (needs alpha < 2 / largest Hessian eigenvalue)",
+    damping: "solve (H + damping I) v = grad_y F (Tikhonov; > 0 for a singular lower-level Hessian)",
   },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false },
-  create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.iters, alpha: o.alpha }),
+  create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.iters, alpha: o.alpha, damping: o.damping }),
 };

@@ -12,10 +12,10 @@
  * Assumes a lower level that T gradient steps solve well; memory grows linearly in T (or truncate).
  * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, truncate = 0 (full unrolling).
  */
-import { taxpy, tref } from "../engine/index.js";
+import { taxpy, tref, type Tree } from "../engine/index.js";
 import { unrolledHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, iterateXY, projX, type XY } from "./common.js";
 
 export const itdDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, truncate: 0 };
 
@@ -33,12 +33,13 @@ export const itd: SolverSpec<typeof itdDefaults> = {
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false },
   create(p, o) {
     const fns = fnsOf(p);
-    const gd = { ...innerGD(p, o.T, o.innerLr), truncate: o.truncate };
+    // meta-learning problems restart the unroll at innerInit(x), differentiated through
+    const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
+    const gd = { ...innerGD(p, o.T, o.innerLr), truncate: o.truncate, start };
     const step = compileStep<XY>(({ x, y }, k, batch) => {
       k.dispose();
-      const y0 = innerStart(p, tref(x), y);
       const b = batch === undefined ? undefined : { upper: tref(batch), lower: batch };
-      const { h, yT, value } = unrolledHypergrad(fns, tref(x), y0, gd, b);
+      const { h, yT, value } = unrolledHypergrad(fns, tref(x), y, gd, b);
       value.dispose();
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });

@@ -11,6 +11,11 @@ const toyLLSTask: TaskSpec<{ n: number }> = {
   help: { n: "dimension of x, y1, y2" },
   steps: 1000,
   solverDefaults: {
+    // f's Hessian in y1 is I (inner step 0.9, T = 10: the unrolled Jacobian is exact to 1e-10); in y2 it
+    // is 0, so AID needs damping to pose its linear system. Both then follow the lower level and stall at 0.5.
+    itd: { T: 10, innerLr: 0.9, lrX: 0.2, steps: 200 },
+    "aid-cg": { T: 10, innerLr: 0.9, lrX: 0.2, damping: 1e-3, steps: 200 },
+    "aid-neumann": { T: 10, innerLr: 0.9, lrX: 0.2, alpha: 0.9, iters: 20, damping: 1e-3, steps: 200 },
     bamm: { steps: 2500 }, // official defaults (strategy3.py); the s3 step s_x ~ mu_k^3 is small, so more steps
     bda: { steps: 600 }, // official/BOAT defaults
     lvhba: { steps: 3500 }, // official LLC-toy defaults
@@ -38,10 +43,10 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
     bamm: { mu0: 0, xPower: 0, steps: 300 }, // the official strongly convex setting: no averaging, s_x independent of mu_k
     bda: { alpha0: 0.001, T: 40, sl: 0.18, lrX: 0.15, steps: 60 }, // tuned: a fixed aggregation biases y_T, and the unrolled Jacobian needs (1 - sl)^T small for condition-10 A
     lvhba: { alpha: 0.18, eta: 0.1, gamma1: 100, c0: 0.3, p: 1, steps: 6000 }, // tuned: the penalty bias is O(1/c_k), so c_k must grow linearly (p = 1, outside the paper's p < 1/2) to reach 1e-3
-    // [ufo] exact steps as itd's (T = 40, step 0.18); q_k = k / 50 reaches 1 at step 50, after which the steps are exact
-    ufo: { T: 40, innerLr: 0.18, lrX: 0.1, exactProb: -1, horizon: 50, steps: 150 },
     // [borep] the official constant normalized step keeps |x - x*| ~ lrX; a StepLR (x0.5 every 25 steps) and a faster z step (nu) reach 1e-6
     borep: { lrX: 0.1, nu: 0.1, lrDecay: 0.5, lrDecayEvery: 25 },
+    // [ufo] exact steps as itd's (T = 40, step 0.18); q_k = k / 50 reaches 1 at step 50, after which the steps are exact
+    ufo: { T: 40, innerLr: 0.18, lrX: 0.1, exactProb: -1, horizon: 50, steps: 150 },
   },
   create: async (o, seed) => toySC(o.n, o.random, seed),
 };
@@ -68,6 +73,8 @@ const toyUFOTask: TaskSpec<Record<string, never>> = {
     // [ufo] the official toy's UFO-BLO setting (toy/toy.py): fixed q = 0.9 and step start_step / (k + 1)
     // (its 10 on the mean of the two tasks = 5 on their sum, which is our F)
     ufo: { exactProb: 0.9, lrX: 5, lrPower: 1 },
+    // exact meta-gradient through the 10 inner steps; F'' = sum a_i c_i^2 ~ 0.24 allows step 1
+    itd: { lrX: 1, steps: 100 },
   },
   create: async () => toyUFO(),
 };

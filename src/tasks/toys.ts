@@ -40,7 +40,10 @@ export function toyLLS(n: number): BilevelProblem<Arr, Pair> {
       return half(y.y1.ref).sub(x.mul(y.y1).sum());
     },
     init: () => ({ x: zeros([n]), y: { y1: zeros([n]), y2: zeros([n]) } }),
-    evaluate: (x, y) => distanceMetrics(x, y, ones, Float64Array.from([...ones, ...ones])),
+    evaluate: async (x, y) => {
+      const meanX = (await treeToFloat64(x.ref.mean())).at(0)!;
+      return { ...(await distanceMetrics(x, y, ones, Float64Array.from([...ones, ...ones]))), meanX };
+    },
     solution: { x: full([n], 1), y: { y1: full([n], 1), y2: full([n], 1) }, upperValue: 0 },
     info: { n },
   };
