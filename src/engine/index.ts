@@ -2,6 +2,9 @@
  * The engine: the only module that sets up `@jax-js/jax`. Everything else in bilevel imports jax-js
  * through here, so the Node.js polyfills in `./setup.ts` are always in place first.
  *
+ * Threads: the wasm pool size is fixed when the process starts, by BILEVEL_THREADS (default min(2, cores);
+ * 1 = kernels run on the main thread, fastest for small problems).
+ *
  * Ownership: jax-js arrays are reference counted. Every function here follows the jax-js rule — an
  * array passed as an argument is consumed (its count drops by one); pass `a.ref` to keep using `a`.
  */

@@ -9,7 +9,7 @@
  * - `navigator`: jax-js reads `navigator.userAgent` in its kernel planner and
  *   `navigator.hardwareConcurrency` to size its wasm worker pool.
  * - `Worker`: a Web Worker shim over `node:worker_threads` so the wasm backend can run kernels on a
- *   pool of threads sharing one `WebAssembly.Memory`. Installed only when threads > 1 (see `threads()`).
+ *   pool of threads sharing one `WebAssembly.Memory`. Installed by `configureThreads(n)` for n > 1.
  */
 import "core-js/actual/iterator/index.js";
 import { Worker as NodeWorker } from "node:worker_threads";
@@ -26,29 +26,25 @@ if (typeof g.Float16Array === "undefined") {
   };
 }
 
-/** Number of wasm threads requested: BILEVEL_THREADS, else min(2, cores). 1 = no worker pool. */
-function requestedThreads(): number {
+/**
+ * Wasm threads from the BILEVEL_THREADS environment variable, or null when unset. 1 = no worker pool
+ * (kernels run synchronously on the main thread: fastest for small problems); 2+ = a worker pool.
+ */
+export function envThreads(): number | null {
   const env = process.env.BILEVEL_THREADS;
-  if (env !== undefined && env !== "") {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1 || n > 64) {
-      throw new Error(`BILEVEL_THREADS: expected an integer from 1 to 64, got '${env}'`);
-    }
-    return n;
+  if (env === undefined || env === "") return null;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`BILEVEL_THREADS: expected an integer from 1 to 64, got '${env}'`);
   }
-  return Math.max(1, Math.min(2, os.availableParallelism?.() ?? os.cpus().length));
+  return n;
 }
 
-export const wasmThreads = requestedThreads();
+/** Cores available to this process. */
+export const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 
 if (typeof g.navigator === "undefined") {
-  g.navigator = { userAgent: `Node.js/${process.version}`, hardwareConcurrency: wasmThreads };
-} else {
-  try {
-    Object.defineProperty(g.navigator as object, "hardwareConcurrency", { value: wasmThreads, configurable: true });
-  } catch {
-    /* read-only navigator: keep the host's value */
-  }
+  g.navigator = { userAgent: `Node.js/${process.version}`, hardwareConcurrency: 1 };
 }
 
 /** The prelude that makes a worker_threads thread look like a Web Worker to jax-js' worker source. */
@@ -118,6 +114,24 @@ class NodeWebWorker {
   }
 }
 
-if (wasmThreads > 1 && typeof g.Worker === "undefined") {
-  g.Worker = NodeWebWorker;
+/**
+ * Give jax-js a pool of `threads` wasm workers (or none for 1). jax-js builds its wasm backend (shared
+ * memory or not, pool size) when its module loads, so this runs here, before that import.
+ */
+function configureThreads(threads: number): void {
+  try {
+    Object.defineProperty(g.navigator as object, "hardwareConcurrency", { value: threads, configurable: true });
+  } catch {
+    /* read-only navigator: jax-js then sizes the pool from the host's value */
+  }
+  if (threads > 1) g.Worker = NodeWebWorker;
+  else if (g.Worker === NodeWebWorker) delete g.Worker;
 }
+
+/**
+ * The wasm thread count of this process: BILEVEL_THREADS, else min(2, cores). Fixed at start-up.
+ * 1 runs kernels synchronously on the main thread, several times faster for small problems (each kernel
+ * sent to a worker costs a message round trip); 2 pays off on large matrices.
+ */
+export const wasmThreads = envThreads() ?? Math.min(2, cores);
+configureThreads(wasmThreads);
