@@ -14,7 +14,7 @@
  *   (shared/ENGINE-NOTES.md: ~10x).
  * - Metrics: testAccuracy; f1 of cleaning (sample i flagged corrupted when sigmoid(x_i) < 0.5); valLoss.
  */
-import { array, jax, mulberry32, np, zeros, type Arr } from "../engine/index.js";
+import { array, floatDtype, jax, mulberry32, np, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { loadFashionMnist, loadMnist, type ImageDataset } from "../data/index.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
@@ -101,6 +101,9 @@ function crossEntropy(logits: Arr, targets: Arr): Arr {
 /** Logits X W^T + b for X [m, 784], W [10, 784]. Consumes all three. */
 const linear = (X: Arr, W: Arr, b: Arr): Arr => np.matmul(X, W.transpose()).add(b);
 
+/** Device copies of the data matrices, per data folder and dtype (never consumed: used via `.ref`). */
+const deviceData = new Map<string, { Xtr: Arr; Xval: Arr; Yval: Arr; Xte: Arr }>();
+
 /** Build the hyper-cleaning problem on an image dataset (MNIST or Fashion-MNIST). */
 export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, name: string): BilevelProblem<Arr, HCY> {
   if (!(typeof rate === "number" && rate >= 0 && rate <= 1)) throw new BilevelInputError(`rate: expected a number in [0, 1], got ${rate}`);
@@ -112,12 +115,21 @@ export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, 
   const testLabels = ds.testLabels;
   const nTest = ds.nTest;
 
-  // Captured constants: always used through `.ref`.
-  const Xtr = array(pixels(ds.trainImages, d, 0, N_TRAIN), [N_TRAIN, d]);
+  // Captured constants: always used through `.ref`. The image matrices are shared by every problem
+  // built from the same files in the same dtype (only the corrupted labels depend on seed and rate).
+  const key = `${ds.dir}|${floatDtype()}`;
+  let shared = deviceData.get(key);
+  if (!shared) {
+    shared = {
+      Xtr: array(pixels(ds.trainImages, d, 0, N_TRAIN), [N_TRAIN, d]),
+      Xval: array(pixels(ds.trainImages, d, N_TRAIN, N_VAL), [N_VAL, d]),
+      Yval: array(oneHot(valLabels), [N_VAL, CLASSES]),
+      Xte: array(pixels(ds.testImages, d, 0, nTest), [nTest, d]),
+    };
+    deviceData.set(key, shared);
+  }
+  const { Xtr, Xval, Yval, Xte } = shared;
   const Ytr = array(oneHot(corr.noisy), [N_TRAIN, CLASSES]);
-  const Xval = array(pixels(ds.trainImages, d, N_TRAIN, N_VAL), [N_VAL, d]);
-  const Yval = array(oneHot(valLabels), [N_VAL, CLASSES]);
-  const Xte = array(pixels(ds.testImages, d, 0, nTest), [nTest, d]);
 
   const upper = (x: Arr, y: HCY): Arr => {
     x.dispose();
