@@ -5,7 +5,8 @@
  *   - the time of one full-batch lower-level gradient (grad_x f and grad_y f, jitted);
  *   - matmul GFLOP/s of the engine on the hot shapes and a square product;
  *   - machine info.
- * Writes JSON (default out/hyperclean-speed.json; `--out FILE`, `--steps N`, `--warmup N`, `--solvers a,b`).
+ * Writes JSON (default out/hyperclean-speed.json; `--out FILE`, `--steps N`, `--warmup N`, `--solvers a,b`,
+ * `--threads N` (default: BILEVEL_THREADS, else both cores)).
  * Timing waits with `jax.blockUntilReady` (no host copies). PyTorch 1.13 CPU reference on this machine
  * kind: bome ~117 ms, itd ~179 ms, aid-cg ~205 ms per outer step.
  */
@@ -25,6 +26,7 @@ const STEPS = Number(arg("steps", "20"));
 const WARMUP = Number(arg("warmup", "3"));
 const OUT = arg("out", "out/hyperclean-speed.json");
 const SOLVERS = arg("solvers", "bome,itd,aid-cg").split(",");
+const THREADS = arg("threads", "");
 
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);
@@ -50,7 +52,7 @@ async function timeIt(fn: () => Tree, reps: number, warm = 2): Promise<number[]>
 }
 
 async function main() {
-  await initEngine({ dtype: "float32" });
+  await initEngine({ dtype: "float32", ...(THREADS ? { threads: Number(THREADS) } : {}) });
   const task = getTask("hyperclean-mnist");
   const p = await task.create(task.defaults, 0);
   const result: Record<string, unknown> = {
