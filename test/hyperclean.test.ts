@@ -141,7 +141,7 @@ test("BOME reproduces the PyTorch reference at steps 30 and 50 (val loss 0.4152 
 
 test(
   "unrolled (ITD) hypergradient under jit equals the eager one (the eager one matches float64 finite differences)",
-  { todo: "jax-js 0.1.25 jit gets this reverse-over-reverse product wrong (relative error ~0.36 in float32); run ITD eagerly until fixed" },
+  // jax-js 0.1.25 got this wrong (relative error 0.36, a wasm SIMD tiling bug); fixed by patches/@jax-js+jax+0.1.25.patch
   async () => {
     const { unrolledHypergrad } = await import("../src/oracles/index.js");
     const p = await getTask("hyperclean-mnist").create({ rate: 0.5, dataDir: "" }, 0);
