@@ -14,6 +14,7 @@ import { f2sa } from "./f2sa.js";
 import { fo } from "./fo.js";
 import { ufo } from "./ufo.js";
 import { borep } from "./borep.js";
+import { bvfsm } from "./bvfsm.js";
 
 export const solvers: SolverSpec<any>[] = [
   itd,
@@ -30,6 +31,7 @@ export const solvers: SolverSpec<any>[] = [
   lvhba,
   ufo,
   borep,
+  bvfsm,
   // (new solvers are appended here)
 ];
 

@@ -19,6 +19,9 @@ const toyLLSTask: TaskSpec<{ n: number }> = {
     bamm: { steps: 2500 }, // official defaults (strategy3.py); the s3 step s_x ~ mu_k^3 is small, so more steps
     bda: { steps: 600 }, // official/BOAT defaults
     lvhba: { steps: 3500 }, // official LLC-toy defaults
+    // [bvfsm] zReg = 0 (penalty regime, see bvfsm.ts): the fixed point is the optimistic optimum for any weight w, so a
+    // small w = lnReg / barrierEps = 10 keeps the y step lrY / (1 + w) fast in y2, where f is flat
+    bvfsm: { zLoop: 10, yLoop: 10, lrZ: 0.5, lrY: 0.5, lrX: 0.2, zReg: 0, yReg: 0, lnReg: 1e-3, barrierEps: 1e-4, decay: "none", steps: 80 },
   },
   create: async (o) => toyLLS(o.n),
 };
@@ -43,6 +46,9 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
     // bome.ts); halving every 100 steps down to lr/400 reaches 1e-3; eps = 1e-9 lets lambda grow past the default eps cap
     // (bias 8e-4) while staying above float32 noise in ||grad q||^2 (eps = 1e-11: 1.2e-3 in float32)
     bome: { T: 40, innerLr: 0.18, lrX: 0.2, lrY: 0.1, eta: 2, eps: 1e-9, lrDecay: 0.5, lrDecayEvery: 100, lrMinFactor: 0.0025, steps: 1500 },
+    // [bvfsm] zReg = 0: the barrier runs on its linear part, a value-function penalty of weight lnReg / barrierEps = 1000
+    // (derived bias 5.0e-4 on the default toy); steps 0.18 < 2 / lambda_max(A); yLoop 25 keeps the y error (0.82^25) times w small
+    bvfsm: { zLoop: 30, yLoop: 25, lrZ: 0.18, lrY: 0.18, lrX: 0.1, zReg: 0, yReg: 0, lnReg: 0.1, barrierEps: 1e-4, decay: "none", steps: 100 },
     bamm: { mu0: 0, xPower: 0, steps: 300 }, // the official strongly convex setting: no averaging, s_x independent of mu_k
     bda: { alpha0: 0.001, T: 40, sl: 0.18, lrX: 0.15, steps: 60 }, // tuned: a fixed aggregation biases y_T, and the unrolled Jacobian needs (1 - sl)^T small for condition-10 A
     lvhba: { alpha: 0.18, eta: 0.1, gamma1: 100, c0: 0.3, p: 1, steps: 6000 }, // tuned: the penalty bias is O(1/c_k), so c_k must grow linearly (p = 1, outside the paper's p < 1/2) to reach 1e-3
