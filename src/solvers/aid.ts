@@ -52,7 +52,7 @@ export const aidCg: SolverSpec<typeof aidCgDefaults> = {
     iters: "conjugate-gradient iterations (from zero)",
     damping: "solve (H + damping I) v = grad_y F (Tikhonov; > 0 for a singular lower-level Hessian)",
   },
-  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false },
+  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "cg", iters: o.iters, damping: o.damping }),
 };
 
@@ -70,6 +70,6 @@ export const aidNeumann: SolverSpec<typeof aidNeumannDefaults> = {
     alpha: "Neumann step (needs alpha < 2 / largest Hessian eigenvalue)",
     damping: "solve (H + damping I) v = grad_y F (Tikhonov; > 0 for a singular lower-level Hessian)",
   },
-  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false },
+  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.iters, alpha: o.alpha, damping: o.damping }),
 };

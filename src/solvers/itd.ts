@@ -30,7 +30,7 @@ export const itd: SolverSpec<typeof itdDefaults> = {
     lrX: "outer step size on x",
     truncate: "differentiate through only the last `truncate` inner steps (0 = all)",
   },
-  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false },
+  capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);
     // meta-learning problems restart the unroll at innerInit(x), differentiated through

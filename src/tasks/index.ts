@@ -3,6 +3,7 @@ import { BilevelInputError } from "../errors.js";
 import type { Options, TaskSpec } from "../problem.js";
 import { toyConstrained, toyLLS, toyQuadratic, toySC, toyUFO } from "./toys.js";
 import { hypercleanFashionTask, hypercleanMnistTask } from "./hyperclean.js";
+import { fewshotDigitsTask, fewshotSinusoidTask, hyperrepDigitsTask } from "./fewshot.js";
 
 const toyLLSTask: TaskSpec<{ n: number }> = {
   name: "toy-lls",
@@ -102,7 +103,7 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number; noise: number }> = {
   create: async (o, seed) => toyQuadratic(o.nx, o.ny, seed, o.noise),
 };
 
-export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask];
+export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask, fewshotSinusoidTask, fewshotDigitsTask, hyperrepDigitsTask];
 
 export function getTask(name: string): TaskSpec<Options> {
   const t = tasks.find((v) => v.name === name);
