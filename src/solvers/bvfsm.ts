@@ -32,7 +32,11 @@
  * D xh, y_w = w/(1+w) A^-1 B' x_w (bias O(1/w); 5.0e-4 relative on the default toy at w = 1000), and on
  * toy-lls the optimistic optimum itself (y2 is free in f, so the penalty leaves it to F). A small mu > 0
  * instead gives a feasible region of width O(sqrt(mu)) and a bias of that order (and a gap of order mu,
- * below float32 resolution for the accuracies the toys ask for), so the toys use zReg = 0.
+ * below float32 resolution for the accuracies the toys ask for), so the toys use zReg = 0. The barrier
+ * regime itself (s > barrierEps at the limit) is not validated here: on toy-sc with zReg = 0.01,
+ * lnReg = 1e-4 (derived barrier point: w = 6.1, s = 1.6e-5, distance 0.106) the iteration did not settle
+ * there (float64: distance 0.87 after 300 steps with barrierEps = 1e-6; divergence with 1e-8, where the
+ * start's weight lnReg / barrierEps = 1e4 makes the x step unstable before y is feasible).
  *
  * Assumes: a lower level whose (regularized) value function gradient descent on z approximates; not
  * necessarily a singleton; first order; deterministic. Memory constant in the loops. Stability of the
