@@ -17,7 +17,7 @@
 import { taxpy, tdispose, tref } from "../engine/index.js";
 import { gradientDescent, implicitHypergrad, type LinearSolver } from "../oracles/index.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
 
 function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, solver: LinearSolver): SolverInstance {
   const fns = fnsOf(p);
@@ -31,12 +31,7 @@ function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, s
     tdispose(v);
     return { x: projX(p, taxpy(-lrX, h, x)), y: yT };
   });
-  return {
-    init: (x, y) => ({ x, y }),
-    step: (s, k, b) => step(s as XY, k, b),
-    iterate: iterateXY,
-    dispose: () => step.dispose(),
-  };
+  return xyInstance(step);
 }
 
 export const aidCgDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, iters: 10, damping: 0 };

@@ -35,7 +35,7 @@ import { jax, taxpy, tdispose, tref, tvdot, tzerosLike, type Arr, type Tree } fr
 import { BilevelInputError } from "../errors.js";
 import { aggregatedDirection, directedDescent } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
 
 export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1 };
 
@@ -86,11 +86,6 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
       tdispose(y0);
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
-    return {
-      init: (x, y) => ({ x, y }),
-      step: (s, k, b) => step(s as XY, k, b),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return xyInstance(step);
   },
 };

@@ -34,7 +34,7 @@ import { np, taxpy, tdispose, tref, tsqnorm, tvdot, type Arr } from "../engine/i
 import { grads, valueGap } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { BilevelInputError } from "../errors.js";
-import { compileStep, fnsOf, innerGD, iterateXY, projX, projY, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, projX, projY, type XY, xyInstance } from "./common.js";
 
 export const bomeDefaults = { T: 10, eta: 0.5, innerLr: 0.5, lrX: 0.5, lrY: 0.5, eps: 1e-8, lrDecay: 1, lrDecayEvery: 100, lrMinFactor: 0 };
 
@@ -87,11 +87,6 @@ export const bome: SolverSpec<typeof bomeDefaults> = {
       const dy = taxpy(lambda, gap.gy, Fy);
       return { x: projX(p, taxpy(lrX, dx, x)), y: projY(p, taxpy(lrY, dy, y)) };
     });
-    return {
-      init: (x, y) => ({ x, y }),
-      step: (s, k, b) => step(s as XY, k, b),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return xyInstance(step);
   },
 };

@@ -4,7 +4,7 @@
  */
 import { jax, scalar, tdispose, type Arr, type Tree } from "../engine/index.js";
 import type { BilevelFns, GDOptions } from "../oracles/index.js";
-import type { BilevelProblem } from "../problem.js";
+import type { BilevelProblem, SolverInstance } from "../problem.js";
 
 /** The state every solver carries at least. */
 export type XY = { x: Tree; y: Tree };
@@ -71,3 +71,13 @@ export const iterateXY = (s: Tree): XY => {
   const st = s as XY;
   return { x: jax.tree.ref(st.x) as Tree, y: jax.tree.ref(st.y) as Tree };
 };
+
+/** The instance of a solver whose whole state is {x, y} and whose outer step is one compiled function. */
+export function xyInstance(step: CompiledStep<XY>): SolverInstance {
+  return {
+    init: (x, y) => ({ x, y }),
+    step: (s, k, b) => step(s as XY, k, b),
+    iterate: iterateXY,
+    dispose: () => step.dispose(),
+  };
+}

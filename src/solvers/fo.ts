@@ -34,7 +34,7 @@
 import { jax, taxpy, tadd, tdispose, tref, tstop, tvdot, type Arr, type Tree } from "../engine/index.js";
 import { gradientDescent, grads, type Objective } from "../oracles/index.js";
 import type { BilevelProblem, SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
 
 export const foDefaults = { T: 10, innerLr: 0.1, lrX: 0.1 };
 
@@ -76,11 +76,6 @@ export const fo: SolverSpec<typeof foDefaults> = {
       const h = firstOrderGrad(p, fns.upper, tref(x), tref(yT), batch);
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
-    return {
-      init: (x, y) => ({ x, y }),
-      step: (s, k, b) => step(s as XY, k, b),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return xyInstance(step);
   },
 };

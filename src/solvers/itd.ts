@@ -15,7 +15,7 @@
 import { taxpy, tref, type Tree } from "../engine/index.js";
 import { unrolledHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, iterateXY, projX, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
 
 export const itdDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, truncate: 0 };
 
@@ -43,11 +43,6 @@ export const itd: SolverSpec<typeof itdDefaults> = {
       value.dispose();
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
-    return {
-      init: (x, y) => ({ x, y }),
-      step: (s, k, b) => step(s as XY, k, b),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return xyInstance(step);
   },
 };

@@ -22,7 +22,7 @@
 import { taxpy, tdispose, tref } from "../engine/index.js";
 import { gradientDescent, implicitHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX, type XY } from "./common.js";
+import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
 
 export const stocbioDefaults = { T: 10, innerLr: 0.1, Q: 10, eta: 0.1, lrX: 0.1 };
 
@@ -51,11 +51,6 @@ export const stocbio: SolverSpec<typeof stocbioDefaults> = {
       tdispose(v);
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
-    return {
-      init: (x, y) => ({ x, y }),
-      step: (s, k, b) => step(s as XY, k, b),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return xyInstance(step);
   },
 };
