@@ -5,6 +5,8 @@
  *     bilevel list [--json]
  *     bilevel run <task> --solver <name> [--steps N] [--seed S] [--set key=value ...] [--json FILE]
  *                 [--quiet] [--dtype float32|float64] [--eval-every N] [--time-limit SECONDS]
+ *     bilevel bench <task> --solvers a,b,c [--steps N] [--seeds K] [--time-limit S] [--set key=value ...]
+ *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet]
  *
  * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input. Every error is one line on
  * stderr (a stack trace only with BILEVEL_DEBUG=1).
@@ -19,6 +21,7 @@ import { runTask, type RunRecord } from "../experiment.js";
 import type { FloatDtype } from "../engine/index.js";
 import { solvers } from "../solvers/registry.js";
 import { tasks } from "../tasks/index.js";
+import { benchCommand, type BenchFlags } from "./bench.js";
 
 /** Exit code 2: bad input. */
 class UsageError extends BilevelInputError {}
@@ -238,6 +241,23 @@ export async function main(argv: string[]): Promise<number> {
     .option("--time-limit <SECONDS>", "stop after this much solver time", positiveNumber("time-limit"))
     .action(async (task: string, f: RunFlags) => {
       code = await runCommand(task, f);
+    });
+
+  program
+    .command("bench")
+    .description("run several solvers x seeds on one task; write results.json, results.csv, SVG plots and report.html")
+    .argument("<task>", "task name (see `bilevel list`)")
+    .requiredOption("--solvers <a,b,c>", "comma-separated solver names")
+    .option("--steps <N>", "outer steps per run (default: each solver's tuned steps for the task)", intArg("steps", 0))
+    .option("--seeds <K>", "seeds 0..K-1 per solver (default 3)", intArg("seeds", 1))
+    .option("--time-limit <SECONDS>", "stop each run after this much solver time", positiveNumber("time-limit"))
+    .option("--set <key=value...>", "option for every solver / the task; <solver>.key for one solver")
+    .option("--target <metric=value>", "report the time to reach it, e.g. testAccuracy=0.88 or distanceToOptimum=1e-3")
+    .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
+    .option("--out <DIR>", "output directory (default bench-<task>)")
+    .option("--quiet", "no progress bar, no summary")
+    .action(async (task: string, f: BenchFlags) => {
+      code = await benchCommand(task, f, argv, parseSets);
     });
 
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));

@@ -1,0 +1,109 @@
+/**
+ * `bilevel bench <task> --solvers a,b,c ...`: every solver x seed through `runBench`, a progress bar
+ * over the whole bench on a TTY, then results.json, results.csv, SVG plots and report.html in --out.
+ * Bad input (unknown or repeated solver, empty list, --seeds < 1, unwritable --out, bad --target)
+ * throws `BilevelInputError` before any run: the caller prints one line and exits 2.
+ */
+import cliProgress from "cli-progress";
+import { BilevelInputError } from "../errors.js";
+import { checkOutDir, runBench, summarize, plotMetrics, writeBench, type BenchTarget } from "../report/index.js";
+
+export interface BenchFlags {
+  solvers: string;
+  steps?: number;
+  seeds?: number;
+  timeLimit?: number;
+  set?: string[];
+  target?: string;
+  evalEvery?: number;
+  out?: string;
+  quiet?: boolean;
+}
+
+function parseTarget(s: string): BenchTarget {
+  const i = s.indexOf("=");
+  const metric = i > 0 ? s.slice(0, i).trim() : "";
+  const raw = i > 0 ? s.slice(i + 1).trim() : "";
+  const value = Number(raw);
+  if (metric === "" || raw === "" || !Number.isFinite(value)) {
+    throw new BilevelInputError(`--target ${s}: expected metric=value with a number, e.g. testAccuracy=0.88`);
+  }
+  return { metric, value };
+}
+
+/** Shell-quote one argument for the report's command line. */
+const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+const fmt = (v: number): string => {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toPrecision(4);
+};
+
+export async function benchCommand(
+  task: string,
+  f: BenchFlags,
+  argv: string[],
+  parseSets: (items: string[]) => Record<string, string>,
+): Promise<number> {
+  const solverList = f.solvers
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (solverList.length === 0) throw new BilevelInputError(`--solvers '${f.solvers}': expected a comma-separated list of solver names (see \`bilevel list\`)`);
+  const set = parseSets(f.set ?? []);
+  const target = f.target !== undefined ? parseTarget(f.target) : undefined;
+  const out = f.out ?? `bench-${task}`;
+  checkOutDir(out);
+  const showBar = !f.quiet && process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | null = null;
+  try {
+    const bench = await runBench({
+      task,
+      solvers: solverList,
+      steps: f.steps,
+      seeds: f.seeds,
+      timeLimit: f.timeLimit,
+      evalEvery: f.evalEvery,
+      set,
+      target,
+      onProgress: (p) => {
+        const payload = { label: `${p.solver} seed ${p.seed}`, run: p.run + 1, runs: p.runs };
+        if (showBar && !bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              stream: process.stderr,
+              format: `bench ${task} {bar} {percentage}% | run {run}/{runs} {label} | eta {eta_formatted}`,
+              hideCursor: false,
+              clearOnComplete: true,
+              etaBuffer: 200,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(Math.max(1, p.totalSteps), p.totalStep, payload);
+        }
+        bar?.update(p.totalStep, payload);
+      },
+    });
+    (bar as cliProgress.SingleBar | null)?.stop();
+    bar = null;
+    const command = ["bilevel", ...argv].map(quote).join(" ");
+    const written = await writeBench(bench, out, { command });
+    if (!f.quiet) {
+      const main = plotMetrics(bench.runs);
+      const lines = [`${bench.task}: ${bench.solvers.length} solvers x ${bench.seeds} seeds in ${fmt(bench.wallSeconds)} s (mean ± std over seeds)`];
+      for (const s of summarize(bench)) {
+        const parts = main.map((k) => `${k} ${fmt(s.final[k].mean)} ± ${fmt(s.final[k].std)}`);
+        const st = Object.entries(s.statuses).map(([k, n]) => `${n} ${k}`).join(", ");
+        const tg = s.target ? ` | target ${s.target.reached}/${s.runs}${s.target.reached ? ` at ${fmt(s.target.seconds)} s` : ""}` : "";
+        lines.push(`  ${s.solver.padEnd(14)} ${parts.join(" | ")} | ms/step ${fmt(s.msPerStep.mean)} | ${st}${tg}`);
+      }
+      lines.push(`wrote ${written.files.length} files to ${written.dir} (open ${written.dir.replace(/\/$/, "")}/report.html)`);
+      process.stdout.write(lines.join("\n") + "\n");
+    }
+    return 0;
+  } finally {
+    (bar as cliProgress.SingleBar | null)?.stop();
+  }
+}
