@@ -5,7 +5,7 @@
 import { jax, taxpy, tdispose, tref, tsub, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { bref, grads, hvpYY, jvpXY, type Objective } from "./grads.js";
 import { conjugateGradient, fixedPoint, neumann } from "./linsolve.js";
-import { unrolledDescent, type GDOptions } from "./unroll.js";
+import { directedDescent, unrolledDescent, type Direction, type GDOptions } from "./unroll.js";
 
 export interface BilevelFns {
   upper: Objective;
@@ -60,17 +60,21 @@ export function unrolledHypergrad(
   p: BilevelFns,
   x: Tree,
   y: Tree,
-  opts: GDOptions & { truncate?: number; start?: (x: Tree) => Tree },
+  opts: GDOptions & { truncate?: number; start?: (x: Tree) => Tree; direction?: Direction },
   batch?: { upper?: Tree; lower?: Tree },
 ): { h: Tree; yT: Tree; value: Arr } {
   // opts.start (meta-learning): the unroll starts at start(x) inside the differentiated function, so the
   // hypergradient includes the path through the initialization; y then only gives the shape.
+  // opts.direction: unroll y <- y - direction(x, y, t) instead of gradient steps on f (e.g. BDA's
+  // aggregated direction; `lr` and `truncate` are then unused).
   // y_T is read out as the gradient in a zero probe e of L(x, e) = F(x, y_T(x)) + <e, y_T(x)>: at
   // e = 0 this leaves grad_x unchanged and returns y_T exactly. (jax-js 0.1.25 loses `hasAux`
   // outputs of nested gradients under jit, so the auxiliary output route is not used.)
   const loss = (xx: Tree, e: Tree): Arr => {
     const y0 = opts.start ? opts.start(tref(xx)) : tref(y);
-    const yt = unrolledDescent(p.lower, tref(xx), y0, opts, bref(batch?.lower));
+    const yt = opts.direction
+      ? directedDescent(opts.direction, tref(xx), y0, opts, bref(batch?.lower))
+      : unrolledDescent(p.lower, tref(xx), y0, opts, bref(batch?.lower));
     return p.upper(xx, tref(yt), bref(batch?.upper)).add(tvdot(e, yt));
   };
   const [value, [h, yT]] = jax.valueAndGrad(loss, { argnums: [0, 1] })(x, tzerosLike(tref(y))) as unknown as [Arr, [Tree, Tree]];

@@ -31,11 +31,11 @@
  * Assumptions: deterministic; second order through reverse-mode unrolling (memory grows linearly
  * in T); handles a non-singleton lower level; no coupled constraints (projections onto X, Y applied).
  */
-import { jax, taxpy, tdispose, tref, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { taxpy, tdispose, tref, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { aggregatedDirection, directedDescent } from "../oracles/index.js";
+import { aggregatedDirection, unrolledHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
+import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
 
 export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1 };
 
@@ -72,18 +72,13 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     const gd = innerGD(p, o.T, o.sl);
     const alphas = bdaAlphas(gd.steps, o.alpha0, o.alphaDecay, o.schedule);
     const direction = aggregatedDirection(fns.upper, fns.lower, alphas, o.su, gd.lr);
+    // meta-learning problems restart the unroll at innerInit(x), differentiated through (as in itd)
+    const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
     const step = compileStep<XY>(({ x, y }, k, batch) => {
       k.dispose();
       if (batch !== undefined) tdispose(batch);
-      const y0 = innerStart(p, tref(x), y);
-      // Zero probe e: grad_e of F(x, y_T(x)) + <e, y_T(x)> at e = 0 is y_T (see unrolledHypergrad).
-      const loss = (xx: Tree, e: Tree): Arr => {
-        const yT = directedDescent(direction, tref(xx), tref(y0), { steps: gd.steps, project: gd.project });
-        return fns.upper(xx, tref(yT)).add(tvdot(e, yT));
-      };
-      const [value, [h, yT]] = jax.valueAndGrad(loss, { argnums: [0, 1] })(tref(x), tzerosLike(tref(y0))) as unknown as [Arr, [Tree, Tree]];
+      const { h, yT, value } = unrolledHypergrad(fns, tref(x), y, { ...gd, start, direction });
       value.dispose();
-      tdispose(y0);
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
     return xyInstance(step);
