@@ -3,6 +3,7 @@ import { BilevelInputError } from "../errors.js";
 import type { Options, TaskSpec } from "../problem.js";
 import { toyConstrained, toyLLS, toyQuadratic, toySC, toyUFO } from "./toys.js";
 import { hypercleanFashionTask, hypercleanMnistTask } from "./hyperclean.js";
+import { hpoL2ImdbTask, svmHpoTask } from "./hpo.js";
 import { fewshotDigitsTask, fewshotSinusoidTask, hyperrepDigitsTask } from "./fewshot.js";
 
 const toyLLSTask: TaskSpec<{ n: number }> = {
@@ -103,7 +104,7 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number; noise: number }> = {
   create: async (o, seed) => toyQuadratic(o.nx, o.ny, seed, o.noise),
 };
 
-export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask, fewshotSinusoidTask, fewshotDigitsTask, hyperrepDigitsTask];
+export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask, fewshotSinusoidTask, fewshotDigitsTask, hyperrepDigitsTask, hpoL2ImdbTask, svmHpoTask];
 
 export function getTask(name: string): TaskSpec<Options> {
   const t = tasks.find((v) => v.name === name);
