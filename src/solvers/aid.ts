@@ -19,7 +19,8 @@ import { gradientDescent, implicitHypergrad, type LinearSolver } from "../oracle
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
 
-function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, solver: LinearSolver): SolverInstance {
+/** The AID outer step shared by aid-cg, aid-neumann and stocbio (which is AID-Neumann on minibatches). */
+export function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, solver: LinearSolver): SolverInstance {
   const fns = fnsOf(p);
   const gd = innerGD(p, T, innerLr);
   const step = compileStep<XY>(({ x, y }, k, batch) => {

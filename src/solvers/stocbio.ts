@@ -19,10 +19,8 @@
  * Defaults (benchmark_bilevel stocbio.py): innerLr = eta = lrX = 0.1 (step_size 0.1, outer_ratio 1),
  * T = 10 (n_inner_steps), Q = 10 (n_shia_steps).
  */
-import { taxpy, tdispose, tref } from "../engine/index.js";
-import { gradientDescent, implicitHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
+import { createAid } from "./aid.js";
 
 export const stocbioDefaults = { T: 10, innerLr: 0.1, Q: 10, eta: 0.1, lrX: 0.1 };
 
@@ -39,18 +37,5 @@ export const stocbio: SolverSpec<typeof stocbioDefaults> = {
     lrX: "outer step size on x",
   },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
-  create(p, o) {
-    const fns = fnsOf(p);
-    const gd = innerGD(p, o.T, o.innerLr);
-    const step = compileStep<XY>(({ x, y }, k, batch) => {
-      k.dispose();
-      const y0 = innerStart(p, tref(x), y);
-      const b = batch === undefined ? undefined : { upper: tref(batch), lower: tref(batch) };
-      const yT = gradientDescent(fns.lower, tref(x), y0, gd, batch);
-      const { h, v } = implicitHypergrad(fns, tref(x), tref(yT), { method: "neumann", iters: o.Q, alpha: o.eta }, b);
-      tdispose(v);
-      return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
-    });
-    return xyInstance(step);
-  },
+  create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.Q, alpha: o.eta }),
 };
