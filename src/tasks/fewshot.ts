@@ -12,7 +12,11 @@
  * so one inner loop adapts all B episodes at once with batched matmuls (leading batch axis).
  * Episodes are stochastic: `sample(seed, step)` returns the episode data
  * {xs [B, nS, d], ys [B, nS, c], xq [B, nQ, d], yq [B, nQ, c]} as the batch; without a batch (the run
- * loop's F/f reports) the objectives use a fixed evaluation meta-batch drawn from the seed.
+ * loop's F/f reports) the objectives use a fixed meta-batch drawn from the seed. Caveat: the y the run
+ * loop reports was adapted on the last training episodes, not on that fixed meta-batch, so the
+ * reported `upper` / `lower` of these tasks are not meaningful progress measures; the metrics are.
+ * Solvers need `capabilities.stochastic` to receive episodes (itd, aid-*, fo, ufo do); a solver that
+ * ignores `sample` would meta-train on the single fixed meta-batch.
  *
  * MAML (fewshot-*): innerInit(x) broadcasts x to the B episodes and the lower level is the fixed
  * procedure innerSteps = {steps, lr} (MAML's r steps of size alpha); itd differentiates through it
