@@ -103,7 +103,7 @@ function checkOutputs(dir: string, bench?: BenchResult): void {
   assert.equal((html.match(/<svg/g) ?? []).length, PLOTS.length, "inline SVGs");
   assert.ok(!/https?:\/\//.test(html), "report.html has an external URL");
   assert.ok(!/<(link|script|img)\b/.test(html), "report.html loads something");
-  for (const s of SOLVERS) assert.match(html, new RegExp(`<tr><td>${s}</td><td class="l"><span class="">2 completed</span>`), `final-metrics row for ${s}`);
+  for (const s of SOLVERS) assert.match(html, new RegExp(`<tr><td>${s}</td><td class="s"><span class="">2 completed</span>`), `final-metrics row for ${s}`);
   assert.match(html, /Time to reach distanceToOptimum ≤ 0\.01</);
   assert.match(html, /<tr><td>aid-cg<\/td><td>2\/2<\/td>/, "aid-cg reaches the target with both seeds");
   assert.match(html, /<tr><td>bome<\/td><td>0\/2<\/td><td>not reached/, "bome does not reach it in 30 steps");

@@ -38,7 +38,7 @@ const fmt = (v: number): string => {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return "0";
   const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toPrecision(4);
+  return a < 1e-3 || a >= 1e5 ? Number(v.toExponential(3)).toExponential() : String(Number(v.toPrecision(4)));
 };
 
 export async function benchCommand(

@@ -85,9 +85,17 @@ export function fmt(v: number): string {
   return a < 1e-3 || a >= 1e5 ? Number(v.toExponential(3)).toExponential() : String(Number(v.toPrecision(4)));
 }
 
+/** Two significant digits (for spreads). */
+export function fmt2(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a < 1e-3 || a >= 1e5 ? Number(v.toExponential(1)).toExponential() : String(Number(v.toPrecision(2)));
+}
+
 const pm = (m: { mean: number; std: number; n?: number }, runs?: number): string => {
   if (!Number.isFinite(m.mean)) return "–";
-  const s = `${fmt(m.mean)} ± ${fmt(m.std)}`;
+  const s = `${fmt(m.mean)} ± ${fmt2(m.std)}`;
   return runs !== undefined && m.n !== undefined && m.n < runs ? `${s} <span class="note">(${m.n}/${runs} finite)</span>` : s;
 };
 
@@ -97,8 +105,9 @@ const inlineSvg = (svg: string): string => svg.replace(/\s+xmlns(:xlink)?="[^"]*
 const CSS = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
-th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0;font-size:.86em}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;vertical-align:top;white-space:nowrap}
+td.l{white-space:normal}td.s{text-align:left}.wide{overflow-x:auto;max-width:100%}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 td.l,th.l{text-align:left}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
@@ -130,19 +139,19 @@ export function toHtml(bench: BenchResult, plots: Plot[], opts: ReportOptions = 
   if (opts.command) h.push(`<pre>${esc(opts.command)}</pre>`);
 
   // Final metrics.
-  h.push(`<h2>Final metrics (mean ± std over seeds)</h2><table><thead><tr><th>solver</th><th>status</th><th>steps</th><th>ms/step</th><th>wall s</th>`);
-  for (const k of keys) h.push(`<th>${esc(k)}${lowerIsBetter(k) ? " ↓" : main.includes(k) ? " ↑" : ""}</th>`);
+  h.push(`<h2>Final metrics (mean ± std over seeds)</h2><div class="wide"><table><thead><tr><th>solver</th><th>status</th><th>steps</th><th>ms/step</th><th>wall s</th>`);
+  for (const k of keys) h.push(`<th>${esc(k)}${lowerIsBetter(k) ? " ↓" : main.includes(k) || /acc|f1|auc|precision|recall/i.test(k) ? " ↑" : ""}</th>`);
   h.push(`</tr></thead><tbody>`);
   for (const s of sums) {
     const st = Object.entries(s.statuses)
       .map(([k, n]) => `<span class="${k === "diverged" ? "bad" : ""}">${n} ${esc(k)}</span>`)
       .join(", ");
-    h.push(`<tr><td>${esc(s.solver)}</td><td class="l">${st}</td><td>${pm(s.stepsTaken)}</td><td>${pm(s.msPerStep)}</td><td>${pm(s.wallSeconds)}</td>`);
+    h.push(`<tr><td>${esc(s.solver)}</td><td class="s">${st}</td><td>${pm(s.stepsTaken)}</td><td>${pm(s.msPerStep)}</td><td>${pm(s.wallSeconds)}</td>`);
     for (const k of keys) h.push(`<td>${pm(s.final[k], s.runs)}</td>`);
     h.push(`</tr>`);
   }
-  h.push(`</tbody></table>`);
-  h.push(`<p class="note">ms/step and seconds are solver time (evaluations excluded). ↓ lower is better, ↑ higher is better.</p>`);
+  h.push(`</tbody></table></div>`);
+  h.push(`<p class="note">ms/step and seconds are solver time (evaluations excluded; the first steps include jit compilation). ↓ lower is better, ↑ higher is better.</p>`);
 
   // Time to target.
   if (bench.target) {
@@ -166,7 +175,7 @@ export function toHtml(bench: BenchResult, plots: Plot[], opts: ReportOptions = 
   h.push(`</div>`);
 
   // Per run.
-  h.push(`<h2>Runs</h2><table><thead><tr><th>solver</th><th>seed</th><th class="l">status</th><th>steps</th><th>ms/step</th><th>wall s</th>`);
+  h.push(`<h2>Runs</h2><div class="wide"><table><thead><tr><th>solver</th><th>seed</th><th class="l">status</th><th>steps</th><th>ms/step</th><th>wall s</th>`);
   for (const k of main) h.push(`<th>${esc(k)}</th>`);
   if (bench.target) h.push(`<th>reached target at (s / step)</th>`);
   h.push(`</tr></thead><tbody>`);
@@ -180,7 +189,7 @@ export function toHtml(bench: BenchResult, plots: Plot[], opts: ReportOptions = 
     }
     h.push(`</tr>`);
   }
-  h.push(`</tbody></table>`);
+  h.push(`</tbody></table></div>`);
 
   // Options.
   h.push(`<h2>Effective options (seed 0)</h2><table><thead><tr><th>solver</th><th class="l">options</th></tr></thead><tbody>`);
