@@ -1,7 +1,8 @@
 /**
  * `runBench` + `writeBench` and `bilevel bench`: a small toy-sc bench (aid-cg, bome; 30 steps; 2 seeds)
  * writes results.json (4 runs), results.csv (2 x 2 x 16 evaluation rows of finite numbers), one SVG per
- * plot with one line path per solver, and a self-contained report.html; bad input exits 2 in one line.
+ * plot with one line path per solver, and a self-contained report.html; bad input exits 2 in one line;
+ * a diverged run is kept with its status and error.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -183,4 +184,22 @@ test("runBench: a --target metric the task does not report is one input error af
     runBench({ task: "toy-sc", solvers: ["bome"], steps: 2, seeds: 1, target: { metric: "testAccuracy", value: 0.9 } }),
     (e: Error) => e.name === "BilevelInputError" && /testAccuracy.*distanceToOptimum/.test(e.message) && !e.message.includes("\n"),
   );
+});
+
+test("runBench keeps a diverged run with its status and error; <solver>.key reaches only that solver", async () => {
+  const bench = await runBench({ task: "toy-sc", solvers: ["aid-cg", "bome"], steps: 6, seeds: 1, set: { "aid-cg.lrX": "1e30" } });
+  const [aid, bome] = bench.runs;
+  assert.equal(aid.status, "diverged");
+  assert.match(aid.error ?? "", /step 1: .*non-finite/);
+  assert.equal(aid.options.lrX, 1e30);
+  assert.equal(bome.status, "completed");
+  assert.notEqual(bome.options.lrX, 1e30);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bilevel-bench-div-"));
+  await writeBench(bench, dir);
+  const html = fs.readFileSync(path.join(dir, "report.html"), "utf8");
+  assert.match(html, /<span class="bad">1 diverged<\/span>/);
+  assert.match(html, /diverged: step 1: /);
+  const rows = fs.readFileSync(path.join(dir, "results.csv"), "utf8").trimEnd().split("\n").slice(1);
+  assert.equal(rows.length, aid.history.length + bome.history.length);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
