@@ -10,6 +10,9 @@
  *                                                      episode b, with the task's step size)
  *   F(x, y; batch) = mean_b L_query(y_b; episode b)
  * so one inner loop adapts all B episodes at once with batched matmuls (leading batch axis).
+ * Measured (jax-js 0.1.25 wasm, 2 threads, jit, [32, 100, 784] x [32, 784, 256]): batched np.matmul
+ * 3.7 GFLOP/s, jax.vmap of the per-episode matmul 3.8, einsum 3.8 (all the same path), versus 9 GFLOP/s
+ * for one unbatched [3200, 784] x [784, 256] product; hyperrep's shared features use the unbatched one.
  * Episodes are stochastic: `sample(seed, step)` returns the episode data
  * {xs [B, nS, d], ys [B, nS, c], xq [B, nQ, d], yq [B, nQ, c]} as the batch; without a batch (the run
  * loop's F/f reports) the objectives use a fixed meta-batch drawn from the seed. Caveat: the y the run
