@@ -37,10 +37,10 @@ test("meanCI: mean and 1.96 sd / sqrt(n)", () => {
   assert.ok(Math.abs(r.ci - (1.96 * Math.sqrt(5 / 3)) / 2) < 1e-12);
 });
 
-test("fewshot-sinusoid (itd, 300 steps): meta-learned query MSE beats the no-meta-learning baseline beyond the CIs", async () => {
+test("fewshot-sinusoid (itd, 200 steps): meta-learned query MSE beats the no-meta-learning baseline beyond the CIs", async () => {
   const t = getTask("fewshot-sinusoid");
   const p = await t.create({ ...t.defaults, evalTasks: 100 }, 0);
-  const r = await solve(p, "itd", { steps: 300, seed: 0, options: { lrX: 0.05 }, evalEvery: 300 });
+  const r = await solve(p, "itd", { steps: 200, seed: 0, options: { lrX: 0.05 }, evalEvery: 200 });
   tdispose(r.x);
   tdispose(r.y);
   const f = r.final;
@@ -102,6 +102,18 @@ test("hyperrep-digits (aid-cg, 5 steps): runs with finite metrics; f at the zero
   assert.ok(r.final.testAccuracy > 0.25 && r.final.baselineAccuracy > 0.25, JSON.stringify(r.final));
   // f at the zero head (the start) is B * log(5) on the fixed meta-batch
   assert.ok(Math.abs(r.history[0].lower - 8 * Math.log(5)) < 1e-3, `f(zero head) ${r.history[0].lower}`);
+});
+
+test("hyperrep-digits (itd, 1-shot, 50 steps): meta-learned features beat the random-feature baseline (paired CI)", async () => {
+  const t = getTask("hyperrep-digits");
+  const p = await t.create({ ...t.defaults, evalEpisodes: 100 }, 0);
+  const { steps: _s, ...opts } = t.solverDefaults!.itd;
+  const r = await solve(p, "itd", { steps: 50, seed: 0, options: opts, evalEvery: 50 });
+  tdispose(r.x);
+  tdispose(r.y);
+  const f = r.final;
+  assert.ok(f.accuracyGain - f.accuracyGainCI > 0, JSON.stringify(f));
+  assert.ok(f.testAccuracy > f.baselineAccuracy, JSON.stringify(f));
 });
 
 test("missing Fashion-MNIST: one-line error naming the folder", async () => {
