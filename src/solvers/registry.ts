@@ -11,9 +11,9 @@ import { penalty } from "./penalty.js";
 import { soba } from "./soba.js";
 import { stocbio } from "./stocbio.js";
 import { f2sa } from "./f2sa.js";
+import { borep } from "./borep.js";
 import { fo } from "./fo.js";
 import { ufo } from "./ufo.js";
-import { borep } from "./borep.js";
 import { bvfsm } from "./bvfsm.js";
 
 export const solvers: SolverSpec<any>[] = [
@@ -21,16 +21,16 @@ export const solvers: SolverSpec<any>[] = [
   aidCg,
   aidNeumann,
   bome,
-  bamm,
   penalty,
+  bamm,
+  bda,
   soba,
   stocbio,
-  bda,
   f2sa,
-  fo,
-  lvhba,
-  ufo,
   borep,
+  fo,
+  ufo,
+  lvhba,
   bvfsm,
   // (new solvers are appended here)
 ];
