@@ -28,10 +28,12 @@
  *   transposed copy of X; ~35-65 ms per jitted gradient here). The logits pass through an identity 1 x 1
  *   matmul (`barrier`): without it, jit fuses the softplus/sigmoid derivative into the backward
  *   reduction and recomputes it for every output column (a jitted gradient took ~1.5 s instead of ~60 ms).
- *   Memory (jax-js 0.1.25): every time a captured constant such as X meets a JVP tracer, the JVP trace
- *   lifts it with a concrete zerosLike(X) tangent, and the enclosing jit realizes that unused zero array
- *   as an input buffer: 100 MB per lower-level gradient or Hessian-vector product in a compiled step.
- *   aid-cg with T = 10 and 10 CG iterations exceeds wasm's 4 GiB; T = 5 and 5 CG iterations fit.
+ *   Memory: unpatched jax-js 0.1.25 lifts a captured constant such as X into a JVP trace with a
+ *   concrete zerosLike(X) tangent, and the enclosing jit realizes that unused zero array as an input
+ *   buffer: 100 MB per lower-level gradient or Hessian-vector product in a compiled step (aid-cg with
+ *   T = 10 and 10 CG iterations exceeded wasm's 4 GiB). patches/@jax-js+jax+0.1.25.patch (zero tangents
+ *   stay broadcast literals) removes this: T = 10 with 10 CG iterations now runs at ~0.6 s per step.
+ *   The aid-cg defaults below were measured with T = 5 and 5 CG iterations.
  *
  * svm-hpo — LV-HBA's linear-SVM hyperparameter optimization (official code: SUSTech-Optimization/LV-HBA,
  * "Hyperparameter optimization/Linear SVM/diabetes/LV-HBA.py"), on sklearn's breast_cancer:
@@ -463,8 +465,8 @@ export const hpoL2ImdbTask: TaskSpec<ImdbOpts> = {
     // 0.308 vs the baseline's 0.335), 0.80 s per step, 241 s of solver time; y*(x) re-solved on the host
     // (refitTestAccuracy) passes it by step 45 and ends at 0.8626.
     itd: { T: 10, innerLr: 4, lrX: 3e5, steps: 300 },
-    // T = 5 and 5 CG iterations: larger settings exceed wasm's 4 GiB (one 100 MB zero tangent per
-    // product, see above). Measured (`bilevel run hpo-l2-imdb --solver aid-cg`, seed 0): test accuracy
+    // T = 5 and 5 CG iterations (chosen before the jax-js zero-tangent patch, when larger settings
+    // exceeded wasm's 4 GiB; see above). Measured (`bilevel run hpo-l2-imdb --solver aid-cg`, seed 0): test accuracy
     // 0.857 at step 340, 0.860 at 400 (valLoss 0.327), 0.34 s per step, 143 s wall.
     "aid-cg": { T: 5, innerLr: 4, lrX: 3e4, iters: 5, steps: 400 },
   },
