@@ -2,10 +2,10 @@
 import { treeToFloat64, tdispose } from "../src/engine/index.js";
 import type { BilevelProblem, Options } from "../src/problem.js";
 import { solve, type SolveResult } from "../src/run.js";
-import { getTask } from "../src/tasks/index.js";
 import { quadraticExact, type QuadraticData } from "../src/tasks/toys.js";
 import { add, mat, matmul, matvec, randomSPD, solve as linsolve, transpose, type Mat } from "../src/tasks/hostlinalg.js";
 import { gaussian, mulberry32 } from "../src/engine/index.js";
+import { solveTask } from "./helpers.js";
 
 export interface Run {
   problem: BilevelProblem;
@@ -16,11 +16,7 @@ export interface Run {
 
 /** solve(task.create(opts, seed), solver, {steps, options}) with the task's solverDefaults applied under `extra`. */
 export async function runTask(taskName: string, taskOpts: Options, solver: string, extra: Options & { steps?: number } = {}, seed = 0): Promise<Run> {
-  const task = getTask(taskName);
-  const { steps: sdSteps, ...sd } = (task.solverDefaults?.[solver] ?? {}) as Options & { steps?: number };
-  const { steps: exSteps, ...ex } = extra;
-  const problem = await task.create({ ...task.defaults, ...taskOpts }, seed);
-  const result = await solve(problem, solver, { steps: exSteps ?? sdSteps ?? task.steps, options: { ...sd, ...ex }, seed });
+  const { result, problem } = await solveTask(taskName, solver, taskOpts, extra, seed);
   const x = await treeToFloat64(result.x);
   const y = await treeToFloat64(result.y);
   const dist = result.final.distanceToOptimum;

@@ -3,23 +3,18 @@ import assert from "node:assert/strict";
 import { array, jax, treeToFloat64, type Arr, type Tree } from "../src/engine/index.js";
 import { aggregatedDirection, directedDescent } from "../src/oracles/index.js";
 import type { Options } from "../src/problem.js";
-import { solve } from "../src/run.js";
 import { bdaAlphas } from "../src/solvers/bda.js";
 import { getTask } from "../src/tasks/index.js";
-import { relErr, setup } from "./helpers.js";
+import { relErr, setup, solveTask } from "./helpers.js";
 
 await setup("float64");
 
-/** Run `solver` on a task exactly as the CLI resolves it: task defaults + the task's tuned solver defaults. */
+/** Run `solver` on a task exactly as the CLI resolves it (see solveTask); the iterate is released. */
 async function runTask(taskName: string, solver: string, taskOpts: Options = {}) {
-  const task = getTask(taskName);
-  const tuned: Options & { steps?: number } = { ...(task.solverDefaults?.[solver] ?? {}) };
-  const steps = tuned.steps ?? task.steps;
-  delete tuned.steps;
-  const r = await solve(await task.create({ ...task.defaults, ...taskOpts }, 0), solver, { steps, options: tuned });
-  await treeToFloat64(r.x);
-  await treeToFloat64(r.y);
-  return r;
+  const { result } = await solveTask(taskName, solver, taskOpts);
+  await treeToFloat64(result.x);
+  await treeToFloat64(result.y);
+  return result;
 }
 
 // Polynomial objectives (float64 transcendentals are only float32-accurate, which would spoil the

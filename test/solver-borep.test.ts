@@ -6,17 +6,13 @@ import type { BilevelProblem, Options } from "../src/problem.js";
 import { solve } from "../src/run.js";
 import { getTask } from "../src/tasks/index.js";
 import { mat, matvec, randomSPD, transpose, type Mat } from "../src/tasks/hostlinalg.js";
-import { relErr, setup } from "./helpers.js";
+import { relErr, setup, solveTask } from "./helpers.js";
 
 await setup("float64");
 
-/** Run `solver` on a task as the CLI resolves it: task defaults + the task's tuned solver defaults. */
+/** Run `solver` on a task as the CLI resolves it (see solveTask); the iterate is released. */
 async function runTask(taskName: string, solver: string, taskOpts: Options = {}) {
-  const task = getTask(taskName);
-  const tuned: Options & { steps?: number } = { ...(task.solverDefaults?.[solver] ?? {}) };
-  const steps = tuned.steps ?? task.steps;
-  delete tuned.steps;
-  const r = await solve(await task.create({ ...task.defaults, ...taskOpts }, 0), solver, { steps, options: tuned });
+  const { result: r, steps } = await solveTask(taskName, solver, taskOpts);
   await treeToFloat64(r.x);
   await treeToFloat64(r.y);
   return { r, steps };

@@ -5,18 +5,13 @@ import type { Options } from "../src/problem.js";
 import { solve } from "../src/run.js";
 import { getTask } from "../src/tasks/index.js";
 import { ufoOptima, UFO } from "../src/tasks/toys.js";
-import { setup } from "./helpers.js";
+import { setup, solveTask } from "./helpers.js";
 
 await setup("float64");
 
-/** Run `solver` on a task as the CLI resolves it: task defaults + the task's tuned solver defaults. */
+/** Run `solver` on a task as the CLI resolves it (see solveTask); the caller owns r.x, r.y. */
 async function runTask(taskName: string, solver: string, taskOpts: Options = {}, seed = 0) {
-  const task = getTask(taskName);
-  const tuned: Options & { steps?: number } = { ...(task.solverDefaults?.[solver] ?? {}) };
-  const steps = tuned.steps ?? task.steps;
-  delete tuned.steps;
-  const problem = await task.create({ ...task.defaults, ...taskOpts }, seed);
-  const r = await solve(problem, solver, { steps, seed, options: tuned });
+  const { result: r, problem, steps } = await solveTask(taskName, solver, taskOpts, {}, seed);
   return { r, problem, steps };
 }
 

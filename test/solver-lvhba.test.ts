@@ -4,23 +4,18 @@ import { full, treeToFloat64 } from "../src/engine/index.js";
 import type { Options } from "../src/problem.js";
 import { solve } from "../src/run.js";
 import { lvhbaDefaults } from "../src/solvers/lvhba.js";
-import { getTask } from "../src/tasks/index.js";
 import { toyConstrained } from "../src/tasks/toys.js";
-import { relErr, setup } from "./helpers.js";
+import { relErr, setup, solveTask } from "./helpers.js";
 
 // float32 throughout (the dtype the CLI runs in); the exact-step check allows float32 rounding (1e-5).
 await setup("float32");
 
-/** Run `solver` on a task exactly as the CLI resolves it: task defaults + the task's tuned solver defaults. */
+/** Run `solver` on a task exactly as the CLI resolves it (see solveTask); the iterate is released. */
 async function runTask(taskName: string, solver: string, taskOpts: Options = {}) {
-  const task = getTask(taskName);
-  const tuned: Options & { steps?: number } = { ...(task.solverDefaults?.[solver] ?? {}) };
-  const steps = tuned.steps ?? task.steps;
-  delete tuned.steps;
-  const r = await solve(await task.create({ ...task.defaults, ...taskOpts }, 0), solver, { steps, options: tuned });
-  await treeToFloat64(r.x);
-  await treeToFloat64(r.y);
-  return r;
+  const { result } = await solveTask(taskName, solver, taskOpts);
+  await treeToFloat64(result.x);
+  await treeToFloat64(result.y);
+  return result;
 }
 
 test("lvhba: each step follows the LV-HBA equations with the coupled constraint (host reference)", async () => {
