@@ -1,23 +1,11 @@
 /** The `bilevel` command: list, a real run with its JSON record, and one-line exit-2 errors for bad input. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { assertOneLineInputError, cli, root } from "./cli-helpers.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const bin = path.join(root, "dist/src/cli/main.js");
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, BILEVEL_DEBUG: "" }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 test("list --json names the first solvers and the five toys", async () => {
   const r = await cli(["list", "--json"]);
@@ -46,13 +34,7 @@ const bad: [string, string[], RegExp][] = [
 ];
 for (const [what, args, names] of bad) {
   test(`bad input (${what}) -> exit 2, one line naming it, no stack`, async () => {
-    const r = await cli(args);
-    assert.equal(r.code, 2, `exit code for ${args.join(" ")}: ${r.code}\n${r.stderr}`);
-    const lines = r.stderr.split("\n").filter((l) => l.length > 0);
-    assert.equal(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
-    assert.match(lines[0], names);
-    assert.ok(!r.stderr.includes("    at "), "stack frame in stderr");
-    assert.equal(r.stdout, "");
+    await assertOneLineInputError(args, names);
   });
 }
 
