@@ -1,18 +1,13 @@
 /** Machine facts written next to every benchmark figure. */
 import os from "node:os";
-import { readFileSync } from "node:fs";
+import { jax } from "../src/engine/index.js";
 
 export function machineInfo(): Record<string, unknown> {
-  let jaxVersion = "unknown";
-  try {
-    jaxVersion = JSON.parse(readFileSync(new URL("../../node_modules/@jax-js/jax/package.json", import.meta.url), "utf8")).version;
-  } catch {
-    /* not found */
-  }
   return {
     date: new Date().toISOString(),
     node: process.version,
-    jax: jaxVersion,
+    jax: jax.ENGINE.version,
+    enginePatches: jax.ENGINE.patches,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),

@@ -80,6 +80,4 @@ export { tadd, tsub, tscale, taxpy, tvdot, tsqnorm, tnorm, tzerosLike, tref, tdi
 /** Derivative oracles, linear solvers, unrolling and hypergradient estimators, for writing solvers. */
 export * as oracles from "./oracles/index.js";
 
-// ---- quantization ------------------------------------------------------------------------------
-/** GPT-2-layout transformer, safetensors I/O, LIM / ZD scores, RTN / GPTQ quantizers, layer-wise allocation. */
-export * as quant from "./quant/index.js";
+// Layer-wise quantization of language models is its own entry point: `bilevel/quant`.

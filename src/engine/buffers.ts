@@ -1,13 +1,11 @@
 /**
  * Live-buffer accounting for leak tests and diagnostics. jax-js 0.1.25 exposes no public count of
  * allocated device buffers, so `trackBuffers()` mirrors the backend's reference counts by wrapping
- * its `malloc` / `incRef` / `decRef` (the backend object is reached through the package's own
- * `getBackend`, loaded from the same module instance jax-js uses). Off by default; costs one Map
+ * its `malloc` / `incRef` / `decRef` (the backend object comes from `_getBackend`, which bilevel's
+ * engine patch 020 exports). Off by default; costs one Map
  * operation per buffer event when on.
  */
-import { readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { _getBackend } from "./jaxjs.js";
 
 interface BackendLike {
   malloc(size: number, init?: Uint8Array): number;
@@ -24,19 +22,7 @@ let tracking = false;
  */
 export async function trackBuffers(): Promise<void> {
   if (tracking) return;
-  const indexPath = fileURLToPath(import.meta.resolve("@jax-js/jax"));
-  const dir = dirname(indexPath);
-  const chunk = readdirSync(dir).find((f) => /^backend-.*\.js$/.test(f));
-  if (!chunk) throw new Error("trackBuffers: cannot find the jax-js backend module (is @jax-js/jax 0.1.25 installed?)");
-  const mod = (await import(pathToFileURL(join(dir, chunk)).href)) as Record<string, unknown>;
-  // `getBackend` is exported from the chunk under a minified name; find it by behaviour.
-  let backend: BackendLike | null = null;
-  for (const v of Object.values(mod)) {
-    if (typeof v !== "function" || v.length !== 1 || !/initializedBackends/.test(String(v))) continue;
-    backend = (v as (d?: string) => BackendLike)();
-  }
-  if (!backend) throw new Error("trackBuffers: jax-js internals changed; buffer tracking unavailable");
-  const b = backend;
+  const b: BackendLike = _getBackend();
   const malloc = b.malloc.bind(b);
   const incRef = b.incRef.bind(b);
   const decRef = b.decRef.bind(b);

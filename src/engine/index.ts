@@ -8,13 +8,13 @@
  * Ownership: jax-js arrays are reference counted. Every function here follows the jax-js rule — an
  * array passed as an argument is consumed (its count drops by one); pass `a.ref` to keep using `a`.
  */
-import { wasmThreads } from "./setup.js";
-import * as jax from "@jax-js/jax";
+import * as jax from "./jaxjs.js";
+import { wasmThreads } from "./jaxjs.js";
 
 export { jax, wasmThreads };
 export const np = jax.numpy;
 export type Arr = jax.Array;
-export type { JsTree } from "@jax-js/jax";
+export type { JsTree } from "./jaxjs.js";
 
 /** Devices bilevel can run on. `wasm` is the CPU default; `webgpu` where the host provides it. */
 export type DeviceName = "wasm" | "webgpu" | "cpu";
@@ -64,8 +64,14 @@ export function setFloatDtype(dtype: FloatDtype): void {
 export function floatDtype(): FloatDtype {
   return currentDtype;
 }
-export function engineInfo(): { device: DeviceName; dtype: FloatDtype; threads: number; jax: string } {
-  return { device: currentDevice, dtype: currentDtype, threads: currentDevice === "wasm" ? wasmThreads : 1, jax: "0.1.25" };
+export function engineInfo(): { device: DeviceName; dtype: FloatDtype; threads: number; jax: string; enginePatches: string[] } {
+  return {
+    device: currentDevice,
+    dtype: currentDtype,
+    threads: currentDevice === "wasm" ? wasmThreads : 1,
+    jax: jax.ENGINE.version,
+    enginePatches: [...jax.ENGINE.patches],
+  };
 }
 
 const dt = () => (currentDtype === "float64" ? np.float64 : np.float32);

@@ -2,7 +2,7 @@
  * Pytree arithmetic over jax-js JsTrees of arrays. Every helper consumes its tree arguments (the
  * jax-js ownership rule); use `tref(t)` to keep a tree alive across a call.
  */
-import * as jax from "@jax-js/jax";
+import * as jax from "./jaxjs.js";
 
 type Arr = jax.Array;
 /** A pytree of arrays: an array, an array of trees, or an object of trees. */

@@ -20,7 +20,7 @@
  * orderings 37.5 / 37.5 / 75 / 37.5 / 37.5% (mean 45%; their mean curve 50%), ZD 37.5%, reverse-LIM 37.5%.
  * With group 32 even all blocks at 2 bits stay within 10% (+8.3%), so every ordering reaches 100% there.
  */
-import type * as vl from "vega-lite";
+import type { PlotSpec } from "../report/plots.js";
 import { BilevelInputError } from "../errors.js";
 import { perplexity, type GPT2Config, type GPT2Weights } from "./model.js";
 import { allocate, type Order, type LayerScores } from "./allocate.js";
@@ -234,7 +234,7 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
 }
 
 /** Vega-lite spec: perplexity vs fraction of blocks demoted, one line per ordering (random: mean with min-max band), dashed rules at the unquantized perplexity and at (1 + tolerance) times it. */
-export function sweepPlotSpec(r: SweepResult): vl.TopLevelSpec {
+export function sweepPlotSpec(r: SweepResult): PlotSpec {
   const lines: { ordering: string; fraction: number; perplexity: number }[] = [];
   for (const c of r.curves) if (c.order !== "random") for (const p of c.points) lines.push({ ordering: c.order, fraction: p.fraction, perplexity: p.perplexity });
   const rndName = `random (mean of ${r.curves.filter((c) => c.order === "random").length})`;
@@ -263,5 +263,5 @@ export function sweepPlotSpec(r: SweepResult): vl.TopLevelSpec {
       { data: { values: rules }, mark: { type: "rule", strokeDash: [4, 4], color: "#888" }, encoding: { y: { field: "y", type: "quantitative" } } },
     ],
     config: { font: "sans-serif", view: { stroke: "#ccc" }, background: "white" },
-  } as vl.TopLevelSpec;
+  };
 }

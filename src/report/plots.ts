@@ -1,10 +1,11 @@
 /**
  * SVG plots of a bench with vega-lite, rendered headless by vega (`renderer: "none"`, no canvas): for
  * each plotted metric, metric vs solver seconds and metric vs step, one line per solver (mean over
- * seeds) over a band from the seeds' min to max.
+ * seeds) over a band from the seeds' min to max. vega and vega-lite are optional packages, loaded
+ * only when a plot is rendered; without them reports are written without plots.
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
+import type * as VegaLite from "vega-lite";
+import { BilevelInputError } from "../errors.js";
 import type { BenchResult } from "./bench.js";
 import { curves, plotMetrics } from "./stats.js";
 
@@ -17,8 +18,24 @@ export interface Plot {
   svg: string;
 }
 
+/** A vega-lite specification (plain JSON; see https://vega.github.io/vega-lite/). */
+export type PlotSpec = Record<string, unknown>;
+
+/** The note shown where plots are left out because the optional packages are missing. */
+export const PLOTS_NEED = "SVG plots need the optional packages vega and vega-lite (npm install vega@6 vega-lite@6)";
+
+let vegaModules: Promise<{ vega: typeof import("vega"); vl: typeof VegaLite } | null> | null = null;
+/** vega and vega-lite when installed, else null (loaded once). */
+export function loadVega(): Promise<{ vega: typeof import("vega"); vl: typeof VegaLite } | null> {
+  vegaModules ??= Promise.all([import("vega"), import("vega-lite")]).then(
+    ([vega, vl]) => ({ vega, vl }),
+    () => null,
+  );
+  return vegaModules;
+}
+
 /** Vega-lite spec of one plot (exported for inspection and tests). */
-export function plotSpec(bench: BenchResult, metric: string, x: "seconds" | "step"): vl.TopLevelSpec {
+export function plotSpec(bench: BenchResult, metric: string, x: "seconds" | "step"): PlotSpec {
   const pts = curves(bench, metric);
   const ys = pts.flatMap((p) => [p.min, p.max]);
   // Log scale when every value is positive and they span more than two decades (distances, losses).
@@ -49,11 +66,14 @@ export function plotSpec(bench: BenchResult, metric: string, x: "seconds" | "ste
       },
     ],
     config: { font: "sans-serif", view: { stroke: "#ccc" }, background: "white" },
-  } as vl.TopLevelSpec;
+  };
 }
 
-/** Render a vega-lite spec to an SVG string in Node. */
-export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+/** Render a vega-lite spec to an SVG string in Node (throws a one-line error without vega / vega-lite). */
+export async function renderSvg(spec: PlotSpec): Promise<string> {
+  const mods = await loadVega();
+  if (!mods) throw new BilevelInputError(PLOTS_NEED);
+  const { vega, vl } = mods;
   // vega-lite's warnings go to the console by default; keep the CLI's output clean.
   const quiet = {
     level(this: unknown, _?: number) {
@@ -66,7 +86,7 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
     info: () => quiet,
     debug: () => quiet,
   };
-  const compiled = vl.compile(spec, { logger: quiet as unknown as NonNullable<Parameters<typeof vl.compile>[1]>["logger"] }).spec;
+  const compiled = vl.compile(spec as unknown as VegaLite.TopLevelSpec, { logger: quiet as unknown as NonNullable<Parameters<typeof vl.compile>[1]>["logger"] }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -75,9 +95,10 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
-/** All plots of a bench: for each plotted metric (see `plotMetrics`), vs seconds and vs step. */
+/** All plots of a bench: for each plotted metric (see `plotMetrics`), vs seconds and vs step; none without vega. */
 export async function benchPlots(bench: BenchResult): Promise<Plot[]> {
   const out: Plot[] = [];
+  if (!(await loadVega())) return out;
   for (const metric of plotMetrics(bench.runs)) {
     for (const x of ["seconds", "step"] as const) {
       const spec = plotSpec(bench, metric, x);

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { BilevelInputError } from "../errors.js";
 import type { BenchResult } from "./bench.js";
-import { benchPlots, type Plot } from "./plots.js";
+import { benchPlots, PLOTS_NEED, type Plot } from "./plots.js";
 import { lowerIsBetter, metricColumns, plotMetrics, reached, summarize } from "./stats.js";
 
 /** `mkdir -p` one level at a time (Node's recursive mkdir loops forever under /proc). */
@@ -225,6 +225,7 @@ export function toHtml(bench: BenchResult, plots: Plot[], opts: ReportOptions = 
   for (const [k, v] of Object.entries(m.packages)) h.push(`<tr><td>${esc(k)}</td><td class="l">${esc(v)}</td></tr>`);
   h.push(`</tbody></table>`);
   h.push(`<p class="note">Files: results.json (run records), results.csv (evaluation points), ${plots.map((p) => esc(p.file)).join(", ")}.</p>`);
+  if (plots.length === 0) h.push(`<p class="note">No plots: ${esc(PLOTS_NEED)}.</p>`);
   h.push(`</body></html>\n`);
   return h.join("\n");
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// After `tsc`: put the shipped engine beside the compiled library (dist/vendor/jax), make the CLI
+// executable, and build the CommonJS entry points. The CommonJS build is one bundle (dist/cjs/bundle.cjs)
+// holding the library, the engine and bilevel/quant, so `require("bilevel")`, `require("bilevel/jax")`
+// and `require("bilevel/quant")` share one engine instance; npm dependencies stay external.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dist = path.join(root, "dist");
+
+// 1. The engine.
+const vendorOut = path.join(dist, "vendor", "jax");
+fs.rmSync(vendorOut, { recursive: true, force: true });
+fs.cpSync(path.join(root, "vendor", "jax"), vendorOut, { recursive: true });
+
+// 2. The CLI.
+fs.chmodSync(path.join(dist, "src", "cli", "main.js"), 0o755);
+
+// 3. CommonJS.
+const cjs = path.join(dist, "cjs");
+fs.rmSync(cjs, { recursive: true, force: true });
+fs.mkdirSync(cjs, { recursive: true });
+const entry = path.join(cjs, "entry.mjs");
+fs.writeFileSync(
+  entry,
+  [
+    `export * as root from "../src/index.js";`,
+    `export * as jax from "../src/jax.js";`,
+    `export * as quant from "../src/quant/index.js";`,
+  ].join("\n") + "\n",
+);
+await build({
+  entryPoints: [entry],
+  outfile: path.join(cjs, "bundle.cjs"),
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  // import.meta.url (used to find optional data packages) becomes this file's URL.
+  banner: { js: `const __bilevel_import_meta_url = require("node:url").pathToFileURL(__filename).href;` },
+  define: { "import.meta.url": "__bilevel_import_meta_url" },
+  logLevel: "warning",
+  legalComments: "inline",
+});
+fs.rmSync(entry);
+for (const [name, key] of [["index", "root"], ["jax", "jax"], ["quant", "quant"]]) {
+  fs.writeFileSync(path.join(cjs, `${name}.cjs`), `"use strict";\nmodule.exports = require("./bundle.cjs").${key};\n`);
+}

@@ -1,0 +1,179 @@
+/**
+ * Minimal repros of the jax-js 0.1.25 bugs that bilevel's engine patches fix (patches/jax/, explained in
+ * patches/README.md), written against any engine instance: the repository's (test/engine-jit.test.ts),
+ * the one inside an installed bilevel tarball (test/package.test.ts) and the unpatched @jax-js/jax
+ * (to show each repro fails there). Each `run` throws (node:assert) when the engine gets it wrong.
+ * Imports are types only, so the compiled file runs wherever `jax` comes from.
+ */
+import assert from "node:assert/strict";
+import type * as JaxModule from "../src/jax.js";
+
+type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random">;
+type Arr = JaxModule.Array;
+export type FloatDt = "float32" | "float64";
+
+export interface EngineRepro {
+  /** Test name. */
+  name: string;
+  /** The patch that fixes it, or the one it guards. */
+  patch: string;
+  /** Whether the unpatched @jax-js/jax 0.1.25 gets it wrong (false: a guard that holds on every engine). */
+  failsUnpatched: boolean;
+  run(): Promise<void>;
+}
+
+/** The values of `a` (consumed), with -0 read as 0. */
+export const read = async (a: Arr): Promise<number[]> => Array.from((await a.data()) as ArrayLike<number>, (v) => v + 0);
+
+/** Every repro, bound to one engine module. The engine must already be initialised. */
+export function engineRepros(jax: Jax): EngineRepro[] {
+  const np = jax.numpy;
+  const dtypeOf = (dt: FloatDt) => (dt === "float64" ? np.float64 : np.float32);
+  const arr = (data: number[], shape: number[], dt: FloatDt): Arr => np.array(data, { dtype: dtypeOf(dt) }).reshape(shape);
+  const out: EngineRepro[] = [];
+  for (const dt of ["float64", "float32"] as const) {
+    out.push({
+      name: `${dt}: jit of grad(1/2 v'Dv) with a number literal scale equals D v (bug 1: literal of the wrong width)`,
+      patch: "010 (1)",
+      failsUnpatched: dt === "float64",
+      async run() {
+        // D symmetric with small integers: D v is exact in both precisions.
+        const D = arr([2, 1, 0, 1, 3, 1, 0, 1, 4], [3, 3], dt);
+        const g = (v: Arr): Arr => jax.grad((w: Arr) => np.matmul(D.ref, w.ref).mul(w).sum().mul(0.5))(v);
+        const v = () => arr([1, 2, 3], [3], dt);
+        const exact = [4, 10, 14];
+        assert.deepEqual(await read(g(v())), exact);
+        const jg = jax.jit(g);
+        try {
+          assert.deepEqual(await read(jg(v()) as Arr), exact);
+        } finally {
+          jg.dispose();
+          D.dispose();
+        }
+      },
+    });
+    out.push({
+      name: `${dt}: number literals keep their value under jit (bug 2: rounded to float32)`,
+      patch: "010 (2)",
+      failsUnpatched: dt === "float64",
+      async run() {
+        const f = (x: Arr): Arr => x.mul(0.1).add(1 / 3);
+        const x = [1, 2, 4, -8];
+        // float64: exactly x*0.1 + 1/3 in double; float32: the same in float32 arithmetic
+        const r = dt === "float64" ? (a: number) => a : Math.fround;
+        const exact = x.map((a) => r(r(a * r(0.1)) + r(1 / 3)));
+        assert.deepEqual(await read(f(arr(x, [4], dt))), exact);
+        const jf = jax.jit(f);
+        try {
+          assert.deepEqual(await read(jf(arr(x, [4], dt)) as Arr), exact);
+        } finally {
+          jf.dispose();
+        }
+      },
+    });
+  }
+  out.push({
+    name: "float32: a product with a size-1 contraction (out[i,j,k] = a[i,j] b[j,k]) is exact, eager and jit (bug 3: wasm SIMD tile)",
+    patch: "010 (3)",
+    failsUnpatched: true,
+    async run() {
+      const n = 4;
+      const a = Array.from({ length: n * n }, (_, i) => ((i * 7) % 9) - 4);
+      const b = Array.from({ length: n * n }, (_, i) => ((i * 5) % 11) - 5);
+      const exact: number[] = [];
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) exact.push(a[i * n + j] * b[j * n + k] + 0);
+      const f = (A: Arr, B: Arr): Arr => np.matmul(A.reshape([n, n, 1, 1]), B.reshape([1, n, 1, n])).reshape([n * n * n]);
+      for (const dt of ["float32", "float64"] as const) {
+        assert.deepEqual(await read(f(arr(a, [n, n], dt), arr(b, [n, n], dt))), exact, `${dt} eager`);
+        const jf = jax.jit(f);
+        try {
+          assert.deepEqual(await read(jf(arr(a, [n, n], dt), arr(b, [n, n], dt)) as Arr), exact, `${dt} jit`);
+        } finally {
+          jf.dispose();
+        }
+      }
+    },
+  });
+  out.push({
+    name: "float32: reverse-over-reverse hypergradient under jit equals eager and float64 (bug 3, as hit by ITD on hyperclean)",
+    patch: "010 (3)",
+    failsUnpatched: true,
+    async run() {
+      // h(x) = d/dx F(g(x)), g(x) = grad_W sum_i x_i <(X W^T)_i, Y_i>, F(G) = ||Xv G^T||^2: integer data.
+      const m = 4, d = 4, k = 4;
+      const ints = (len: number, s: number) => Array.from({ length: len }, (_, i) => ((i * s) % 7) - 3);
+      const run = async (dt: FloatDt, jit: boolean): Promise<number[]> => {
+        const X = arr(ints(m * d, 3), [m, d], dt);
+        const Xv = arr(ints(m * d, 5), [m, d], dt);
+        const Y = arr(ints(m * k, 2), [m, k], dt);
+        const h = (x: Arr, W0: Arr): Arr =>
+          jax.grad((xx: Arr) => {
+            const G = jax.grad((W: Arr) => np.matmul(X.ref, W.transpose()).mul(Y.ref).sum(-1).mul(xx.ref).sum())(W0);
+            xx.dispose();
+            const L = np.matmul(Xv.ref, G.transpose());
+            return L.ref.mul(L).sum();
+          })(x);
+        const x = arr(ints(m, 4), [m], dt);
+        const W = arr(ints(k * d, 6), [k, d], dt);
+        let res: number[];
+        if (jit) {
+          const jh = jax.jit(h);
+          res = await read(jh(x, W) as Arr);
+          jh.dispose();
+        } else res = await read(h(x, W));
+        X.dispose();
+        Xv.dispose();
+        Y.dispose();
+        return res;
+      };
+      const exact = await run("float64", false); // integers, exact in float64
+      assert.ok(exact.some((v) => v !== 0));
+      assert.deepEqual(await run("float64", true), exact, "float64 jit");
+      assert.deepEqual(await run("float32", false), exact, "float32 eager");
+      assert.deepEqual(await run("float32", true), exact, "float32 jit");
+    },
+  });
+  out.push({
+    name: "jit common-subexpression elimination (patch 010 (9)) keeps equations that differ in params, literals or inputs apart",
+    patch: "010 (9)",
+    failsUnpatched: false,
+    async run() {
+      const body = (a: Arr, b: Arr): Arr[] => [
+        a.ref.sum(0), // same input, different axis
+        a.ref.sum(1),
+        a.ref.mul(2), // same input, different literal
+        a.ref.mul(3),
+        a.ref.mul(2).add(a.ref.mul(2)), // true duplicates: 4a
+        np.matmul(a.ref, b.ref), // same op, different operand order
+        np.matmul(b.ref, a.ref),
+        a.ref.transpose([1, 0]).add(a.transpose([1, 0])), // duplicate views: 2 a^T
+        b.mul(1),
+      ];
+      const a = () => arr([1, 2, 3, 4, 5, 6, 7, 8, 9], [3, 3], "float64");
+      const b = () => arr([0, 1, 0, 2, 0, 1, 1, 1, 3], [3, 3], "float64");
+      const eager = await Promise.all(body(a(), b()).map(read));
+      const f = jax.jit(body);
+      const jitted = await Promise.all((f(a(), b()) as Arr[]).map(read));
+      f.dispose();
+      assert.deepEqual(jitted, eager);
+      assert.notDeepEqual(eager[0], eager[1]);
+      assert.notDeepEqual(eager[5], eager[6]);
+      // random bits from different keys in one jit equal those of one-key jits (jit's bits differ from
+      // eager's in jax-js 0.1.25, so compare jit with jit)
+      const u = (seed: number) => jax.random.uniform(jax.random.key(seed), [3]);
+      const both = jax.jit(() => [u(1), u(2)]);
+      const [r1, r2] = await Promise.all((both() as Arr[]).map(read));
+      both.dispose();
+      const one = async (seed: number) => {
+        const g = jax.jit(() => u(seed));
+        const r = await read(g() as Arr);
+        g.dispose();
+        return r;
+      };
+      assert.deepEqual(r1, await one(1));
+      assert.deepEqual(r2, await one(2));
+      assert.notDeepEqual(r1, r2);
+    },
+  });
+  return out;
+}
