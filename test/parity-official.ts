@@ -1,0 +1,159 @@
+/**
+ * Host statements of the official update loops (float64, plain JS), one per solver, written from the
+ * official code's rule and quirks; the parity tests (test/parity-*.test.ts) and docs/solvers/*.md
+ * measurements compare the solvers with them. Each cites the official file it follows.
+ */
+import type { Flat } from "./parity-common.js";
+import { filled } from "./parity-common.js";
+
+// ---------------------------------------------------------------------------------------------------
+// BOME: Cranial-XIX/BOME toy/toy_lls.py, bilevel_descent_bome (lines 35-107).
+export const BOME_OFFICIAL = { k: 10, eta: 0.5, xLr: 0.5, wLr: 0.5, xhatLr: 0.5 };
+const clamp = (v: number) => Math.min(100, Math.max(-100, v)); // LOWER, UPPER of toy_lls.py
+
+/** The official update loop, written out for the scalar toy: f = 1/2 (w - x1)^2 + 1/2 (x0 - 1)^2, g = 1/2 x0^2 - w x0. */
+export function officialBome(steps: number, o = BOME_OFFICIAL): Flat[] {
+  let [w, x0, x1] = [0, 0, 0];
+  const out: Flat[] = [{ x: Float64Array.of(w), y: Float64Array.of(x0, x1) }];
+  for (let i = 0; i < steps; i++) {
+    let xh = x0; // xhat.data = x.data.clone(), then k SGD steps on g(., w)
+    for (let j = 0; j < o.k; j++) xh = clamp(xh - o.xhatLr * (xh - w));
+    const df = [x0 - 1, x1 - w, w - x1]; // (f_x0, f_x1, f_w)
+    const dg = [x0 - w, 0, -x0 + xh]; // grad of g(x, w) - g(xhat, w) in (x0, x1, w), xhat held constant
+    const normDq = dg.reduce((s, v) => s + v * v, 0);
+    const dot = df.reduce((s, v, t) => s + v * dg[t], 0);
+    const lam = Math.max(0, o.eta - dot / (normDq + 1e-8));
+    const d = df.map((v, t) => v + lam * dg[t]);
+    w = w - o.wLr * d[2];
+    x0 = clamp(x0 - o.xLr * d[0]);
+    x1 = clamp(x1 - o.xLr * d[1]);
+    out.push({ x: Float64Array.of(w), y: Float64Array.of(x0, x1) });
+  }
+  return out;
+}
+
+
+// ---------------------------------------------------------------------------------------------------
+// sl-BAMM: vis-opt-group/sl-BAMM merely_convex/strategy3.py, BAMM_CG branch (lines 348-391), --BDA --thelr.
+export const BAMM_OFFICIAL = { mu0: 0.9, p0: 10, tau: 1 / 40, yLr: 0.1, alpha: 0.1 };
+const nrm = (v: Float64Array) => Math.sqrt(v.reduce((s, a) => s + a * a, 0));
+const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, ai, i) => s + ai * b[i], 0);
+
+/**
+ * The official BAMM_CG loop on the toy, written out: phi = (1 - a) f + a F with a fixed (`a`), one y step
+ * on phi, one multiplier step v <- v - ita (H v - grad_y F), x step with the old v and
+ * x_lr = (k+1)^(-1.5 tau) mu_k^3 y_lr, mu_k = mu0 / (k+1)^(1/p0). `joint` switches the numerator of ita
+ * to ||r||^2 (bilevel's default); `schedule` puts mu_k into phi (bilevel's default).
+ */
+export function officialBamm(N: number, steps: number, start: number, v: { joint?: boolean; schedule?: boolean } = {}): Flat[] {
+  const o = BAMM_OFFICIAL;
+  let [x, y1, y2] = [filled(N, start), filled(N, start), filled(N, start)];
+  let [v1, v2] = [filled(N, 0), filled(N, 0)];
+  const out: Flat[] = [{ x: x.slice(), y: Float64Array.from([...y1, ...y2]) }];
+  for (let k = 0; k < steps; k++) {
+    const mu = (o.mu0 * 1) / Math.pow(k + 1, 1 / o.p0);
+    const xLr = Math.pow(k + 1, -1.5 * o.tau) * Math.pow(mu, 3) * o.yLr;
+    const a = v.schedule ? mu : o.alpha;
+    // grad_y phi = (1 - a)(y1 - x, 0) + a (y1 - 1, y2 - x); grad^2_yy phi = diag(I, a I); grad^2_xy phi v = -(1 - a) v1 - a v2
+    const py1 = y1.map((u, i) => (1 - a) * (u - x[i]) + a * (u - 1));
+    const py2 = y2.map((u, i) => a * (u - x[i]));
+    const t1 = v1.map((u, i) => u - (y1[i] - 1)); // H v - grad_y F
+    const t2 = v2.map((u, i) => a * u - (y2[i] - x[i]));
+    const num = v.joint ? dot(t1, t1) + dot(t2, t2) : (nrm(t1) + nrm(t2)) ** 2;
+    const ita = num / (dot(t1, t1) + a * dot(t2, t2) + 1e-12);
+    const gx = x.map((u, i) => u - y2[i] + (1 - a) * v1[i] + a * v2[i]); // grad_x F - grad^2_xy phi v_k
+    x = x.map((u, i) => u - xLr * gx[i]);
+    [y1, y2] = [y1.map((u, i) => u - o.yLr * py1[i]), y2.map((u, i) => u - o.yLr * py2[i])];
+    [v1, v2] = [v1.map((u, i) => u - ita * t1[i]), v2.map((u, i) => u - ita * t2[i])];
+    out.push({ x: x.slice(), y: Float64Array.from([...y1, ...y2]) });
+  }
+  return out;
+}
+
+
+// ---------------------------------------------------------------------------------------------------
+// LV-HBA: SUSTech-Optimization/LV-HBA Toy-example/LLC/LV-HBA.py, fun() (lines 61-133), n = 100.
+// The official g is 1'x + 1'y (its lambda multiplies +g); toy-constrained's is -(1'x + 1'y), so the
+// official lambda and z are the negatives of bilevel's.
+export const LVHBA_OFFICIAL = { alpha: 0.008, beta: 0.02, eta: 0.01, lambda0: 1, gamma1: 10, gamma2: 10, u: 1000, c0: 0.025, p: 0.3 };
+
+/**
+ * The official loop. `start` = official: x = -20, y = theta = 10, lambda = 1, z = -1 (the file's projected
+ * start, lines 67-79); `v.lo` = 0 clips lambda, z to [0, u] in bilevel's sign (i.e. the official ones to
+ * [-u, 0]); `v.halfspace` projects only when 1'w < 0 (bilevel's g > 0, toy-constrained's violated constraint).
+ */
+export function officialLvhba(n: number, steps: number, v: { lo?: number; halfspace?: boolean; start?: { x: number; y: number; lam: number; z: number } } = {}): Flat[] {
+  const o = LVHBA_OFFICIAL;
+  const st = v.start ?? { x: -20, y: 10, lam: o.lambda0, z: -1 };
+  // clip to [-u, u] (lines 103, 121); with v.lo = 0, bilevel's lambda in [0, u] means the official one in [-u, 0]
+  const clip = (a: number) => Math.min(v.lo === undefined ? o.u : -v.lo, Math.max(-o.u, a));
+  let x = filled(n, st.x);
+  let y = filled(2 * n, st.y);
+  let th = filled(2 * n, st.y);
+  let [lam, z] = [st.lam, st.z];
+  const sum = (a: Float64Array) => a.reduce((s, t) => s + t, 0);
+  const out: Flat[] = [{ x: x.slice(), y: y.slice() }];
+  for (let k = 0; k < steps; k++) {
+    const ck = o.c0 * Math.pow(k + 1, o.p);
+    // d4_0 = f_y(x, theta) + lambda g_y + (theta - y) / gamma1,  f_y = (theta1 - x, 1)
+    const d40 = th.map((t, i) => (i < n ? t - x[i] : 1) + lam + (t - y[i]) / o.gamma1);
+    const d41 = -(sum(x) + sum(th)) + (lam - z) / o.gamma2;
+    th = th.map((t, i) => t - o.eta * d40[i]);
+    lam = clip(lam - o.eta * d41);
+    // d1 = F_x / ck + f_x(x, y) - f_x(x, theta) - lambda g_x;  d2 = F_y / ck + f_y(x, y) - (y - theta) / gamma1
+    const d1 = x.map((xi, i) => (xi - y[n + i]) / ck - y[i] + th[i] - lam);
+    const d2 = y.map((yi, i) => (i < n ? yi - 1 : -(x[i - n] - yi)) / ck + (i < n ? yi - x[i] : 1) - (yi - th[i]) / o.gamma1);
+    x = x.map((xi, i) => xi - o.alpha * d1[i]);
+    y = y.map((yi, i) => yi - o.alpha * d2[i]);
+    let w = Float64Array.from([...x, ...y]);
+    const s = sum(w);
+    if (!v.halfspace || s < 0) {
+      w = w.map((t) => t - s / w.length); // line 114
+      const s2 = sum(w);
+      if (!v.halfspace) w = w.map((t) => t - s2); // line 115 (only removes the rounding left by line 114)
+    }
+    x = w.slice(0, n);
+    y = w.slice(n);
+    z = clip(z - o.beta * (-(lam - z) / o.gamma2));
+    out.push({ x: x.slice(), y: y.slice() });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// BDA: the official code (vis-opt-group/BDA, boml/lower_iter/aggr.py, TensorFlow) ships no toy; BOAT
+// (callous-youth/BOAT, boat_torch/gm_ol/ngd.py lines 154-163 with gda_loss of examples/data_hyper_cleaning/
+// configs/loss_func_dhl.py:41-53) runs T steps of SGD (step lr) on alpha_t F + (1 - alpha_t) f with
+// alpha_t = alpha_init alpha_decay^t, restarted every outer step, and differentiates F(x, y_T) through the
+// unrolled steps. Written out on toy-lls (every entry separate): dy1/dx and dy2/dx are scalars per entry.
+export const BDA_BOAT = { T: 5, lr: 0.1, alphaInit: 0.5, alphaDecay: 0.9, lrX: 0.1 };
+
+export function boatBda(n: number, steps: number, o = BDA_BOAT): Flat[] {
+  let [x, y1, y2] = [filled(n, 0), filled(n, 0), filled(n, 0)];
+  const out: Flat[] = [{ x: x.slice(), y: Float64Array.from([...y1, ...y2]) }];
+  for (let k = 0; k < steps; k++) {
+    const [ny1, ny2, nx] = [y1.slice(), y2.slice(), x.slice()];
+    for (let i = 0; i < n; i++) {
+      let [a, b, J1, J2] = [y1[i], y2[i], 0, 0]; // y_0 = y_k does not depend on x
+      let alpha = o.alphaInit;
+      for (let t = 0; t < o.T; t++) {
+        // grad_y (alpha F + (1 - alpha) f) = (alpha (y1 - 1) + (1 - alpha)(y1 - x), alpha (y2 - x))
+        const g1 = alpha * (a - 1) + (1 - alpha) * (a - x[i]);
+        const g2 = alpha * (b - x[i]);
+        J1 = J1 - o.lr * (alpha * J1 + (1 - alpha) * (J1 - 1));
+        J2 = J2 - o.lr * alpha * (J2 - 1);
+        a = a - o.lr * g1;
+        b = b - o.lr * g2;
+        alpha = alpha * o.alphaDecay;
+      }
+      // d/dx F(x, y_T(x)) = (x - y2) + J1 (y1 - 1) + J2 (y2 - x)
+      const h = x[i] - b + J1 * (a - 1) + J2 * (b - x[i]);
+      nx[i] = x[i] - o.lrX * h;
+      ny1[i] = a;
+      ny2[i] = b;
+    }
+    [x, y1, y2] = [nx, ny1, ny2];
+    out.push({ x: x.slice(), y: Float64Array.from([...y1, ...y2]) });
+  }
+  return out;
+}
