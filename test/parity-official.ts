@@ -3,6 +3,8 @@
  * official code's rule and quirks; the parity tests (test/parity-*.test.ts) and docs/solvers/*.md
  * measurements compare the solvers with them. Each cites the official file it follows.
  */
+import type { QuadraticData } from "../src/tasks/toys.js";
+import { matvec, transpose } from "../src/tasks/hostlinalg.js";
 import type { Flat } from "./parity-common.js";
 import { filled } from "./parity-common.js";
 
@@ -154,6 +156,69 @@ export function boatBda(n: number, steps: number, o = BDA_BOAT): Flat[] {
     }
     [x, y1, y2] = [nx, ny1, ny2];
     out.push({ x: x.slice(), y: Float64Array.from([...y1, ...y2]) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SOBA and StocBiO: benchopt/benchmark_bilevel solvers/soba.py (soba_one_iter, lines 55-83) and
+// solvers/stocbio.py (stocbio_one_iter, lines 66-101; shia_jax in benchmark_utils/hessian_approximation.py),
+// full-batch, on toy-quadratic without noise: f = 1/2 y'Hy + x'Cy + a'y, F = 1/2 ||y - yt||^2 + mu/2 ||x||^2.
+// benchmark_bilevel's v solves H v = -grad_y F (its v is minus bilevel's).
+export function quadOracles(d: QuadraticData) {
+  const Ct = transpose(d.C);
+  return {
+    gy: (x: Float64Array, y: Float64Array) => add3(matvec(d.H, y), matvec(Ct, x), d.a), // grad_y f
+    hvp: (v: Float64Array) => Float64Array.from(matvec(d.H, v)),
+    cross: (v: Float64Array) => Float64Array.from(matvec(d.C, v)), // grad_x <grad_y f, v> = C v
+    Fy: (y: Float64Array) => y.map((u, i) => u - d.yt[i]),
+    Fx: (x: Float64Array) => x.map((u) => d.mu * u),
+  };
+}
+const add3 = (a: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>) => Float64Array.from(a, (u, i) => u + b[i] + c[i]);
+
+export const SOBA_BENCHOPT = { stepSize: 0.1, outerRatio: 1, exponents: [0.5, 0.5] };
+export function benchoptSoba(d: QuadraticData, steps: number, o = SOBA_BENCHOPT): Flat[] {
+  const q = quadOracles(d);
+  let x = new Float64Array(d.C.rows);
+  let y = new Float64Array(d.H.rows);
+  let v = new Float64Array(d.H.rows);
+  const out: Flat[] = [{ x: x.slice(), y: y.slice() }];
+  for (let k = 0; k < steps; k++) {
+    const rho = o.stepSize / (k + 1) ** o.exponents[0];
+    const gam = o.stepSize / o.outerRatio / (k + 1) ** o.exponents[1];
+    const [gy, hv, cv, Fy, Fx] = [q.gy(x, y), q.hvp(v), q.cross(v), q.Fy(y), q.Fx(x)];
+    y = y.map((u, i) => u - rho * gy[i]);
+    v = v.map((u, i) => u - rho * (hv[i] + Fy[i]));
+    x = x.map((u, i) => u - gam * (cv[i] + Fx[i]));
+    out.push({ x: x.slice(), y: y.slice() });
+  }
+  return out;
+}
+
+export const STOCBIO_BENCHOPT = { stepSize: 0.1, outerRatio: 1, nInner: 10, nShia: 10 };
+export function benchoptStocbio(d: QuadraticData, steps: number, o = STOCBIO_BENCHOPT): Flat[] {
+  const q = quadOracles(d);
+  let x = new Float64Array(d.C.rows);
+  let y = new Float64Array(d.H.rows);
+  const out: Flat[] = [{ x: x.slice(), y: y.slice() }];
+  for (let k = 0; k < steps; k++) {
+    for (let t = 0; t < o.nInner; t++) {
+      const g = q.gy(x, y);
+      y = y.map((u, i) => u - o.stepSize * g[i]);
+    }
+    const [Fy, Fx] = [q.Fy(y), q.Fx(x)];
+    // shia_jax: s = v + sum_{q=1..Q} (I - eta H)^q v, returned as eta s
+    let w = Fy.slice();
+    const s = Fy.slice();
+    for (let t = 0; t < o.nShia; t++) {
+      const hw = q.hvp(w);
+      w = w.map((u, i) => u - o.stepSize * hw[i]);
+      for (let i = 0; i < s.length; i++) s[i] += w[i];
+    }
+    const implicit = q.cross(s.map((u) => o.stepSize * u));
+    x = x.map((u, i) => u - (o.stepSize / o.outerRatio) * (Fx[i] - implicit[i]));
+    out.push({ x: x.slice(), y: y.slice() });
   }
   return out;
 }
