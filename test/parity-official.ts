@@ -222,3 +222,34 @@ export function benchoptStocbio(d: QuadraticData, steps: number, o = STOCBIO_BEN
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// UFO-BLO: xingyousong/ufom toy/toy.py, simulate_blo (the update) and blo_and_deriv (the r inner steps and
+// the exact meta-gradient), on the two quadratic tasks l_i(t) = 1/2 a_i t^2 - b_i t (toy.py's f_and_deriv
+// with |t - b/a| <= A = 400). Two deliberate simplifications, stated in docs/solvers/ufo.md: both tasks
+// every step (toy-ufo's F is their sum; the official draws one task per step), and 1/q for its 1/(q + 1e-8).
+// The coins come from `coin(k)`, the same uniform draws the solver uses.
+export const UFO_TOY = { a: [0.5, 1.5], b: [0, 10], r: 10, alpha: 0.1, q: 0.9, startStep: 5, stepPower: 1 };
+export function officialUfo(steps: number, coin: (k: number) => number, o = UFO_TOY): Flat[] {
+  let x = 0;
+  const out: Flat[] = [{ x: Float64Array.of(x), y: Float64Array.of(0, 0) }];
+  for (let k = 0; k < steps; k++) {
+    let [fo, ex] = [0, 0];
+    const phiT: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const ts = [x];
+      for (let j = 0; j < o.r; j++) ts.push(ts[j] - o.alpha * (o.a[i] * ts[j] - o.b[i]));
+      const foD = o.a[i] * ts[o.r] - o.b[i];
+      let d = foD;
+      for (let j = o.r - 1; j >= 0; j--) d = (1 - o.alpha * o.a[i]) * d;
+      fo += foD;
+      ex += d;
+      phiT.push(ts[o.r]);
+    }
+    const flip = coin(k) < o.q ? 1 : 0;
+    const update = flip ? fo * (1 - 1 / o.q) + ex / o.q : fo; // q = 0: FO-BLO (FOML), every step first order
+    x = x - (o.startStep / (k + 1) ** o.stepPower) * update;
+    out.push({ x: Float64Array.of(x), y: Float64Array.from(phiT) });
+  }
+  return out;
+}

@@ -36,7 +36,7 @@
  * FO, and its Omniglot grid uses fixed 0.1 / 0.2 / 1); horizon = 1000 (the run length the ramp is
  * stretched over; the official code uses its meta_iters; set it to your number of steps).
  */
-import { mulberry32, np, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { mulberry32, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { gradientDescent, unrolledHypergrad, type Objective } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX } from "./common.js";
@@ -45,7 +45,7 @@ import { BilevelInputError } from "../errors.js";
 
 export const ufoDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, lrPower: 0, exactProb: -1, horizon: 1000 };
 
-type UState = { x: Tree; y: Tree; w: Arr };
+type UState = { x: Tree; y: Tree; w: Arr; lr?: Arr };
 const neg = (a: number | Arr): number | Arr => (typeof a === "number" ? -a : a.neg());
 
 /** q_k of the official code (fixed, or frac_done^(-exactProb) clipped to [0, 1]). */
@@ -80,16 +80,15 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     if (o.exactProb < 0 && !(o.horizon > 0)) throw new BilevelInputError(`solver ufo.horizon: expected a positive number of steps, got ${o.horizon}`);
     const fns = fnsOf(p);
     const gd = innerGD(p, o.T, o.innerLr);
-    // Cheap branch: first-order estimate only.
-    const stepSize = (k: Arr): number | Arr => {
-      if (o.lrPower === 0) {
-        k.dispose();
-        return o.lrX;
-      }
-      return np.exp(np.log(k.add(1)).mul(-o.lrPower)).mul(o.lrX);
+    // lr_k = lrX / (k + 1)^lrPower, computed on the host in float64 and passed in as a scalar (field `lr`).
+    const stepSize = (k: Arr, lr: Arr | undefined): number | Arr => {
+      k.dispose();
+      return lr ?? o.lrX;
     };
-    const foStep = compileStep<UState>(({ x, y, w }, k, batch) => {
-      const lr = stepSize(k);
+    const withLr = (st: UState, k: number): UState => (o.lrPower === 0 ? st : { ...st, lr: scalar(o.lrX / Math.pow(k + 1, o.lrPower)) });
+    // Cheap branch: first-order estimate only.
+    const foStep = compileStep<UState>(({ x, y, w, lr: lrk }, k, batch) => {
+      const lr = stepSize(k, lrk);
       const y0 = innerStart(p, tref(x), y);
       const yT = gradientDescent(fns.lower, tref(x), y0, gd, batch === undefined ? undefined : tref(batch));
       const g = firstOrderGrad(p, fns.upper, tref(x), tref(yT), batch);
@@ -103,8 +102,8 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     // constant, so its Jacobian is not propagated through innerInit.)
     const init = p.innerInit ? (x: Tree) => p.innerInit!(x) : null;
     const shifted = (f: Objective): Objective => (x, d, b) => f(tref(x), tadd(d, init!(x)), b);
-    const exactStep = compileStep<UState>(({ x, y, w }, k, batch) => {
-      const lr = stepSize(k);
+    const exactStep = compileStep<UState>(({ x, y, w, lr: lrk }, k, batch) => {
+      const lr = stepSize(k, lrk);
       const b = batch === undefined ? undefined : { upper: tref(batch), lower: tref(batch) };
       let h: Tree;
       let yT: Tree;
@@ -138,9 +137,9 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
         const q = ufoProbability(k, o.exactProb, o.horizon);
         if (q > 0 && ufoCoin(seed, k) < q) {
           st.w.dispose();
-          return exactStep({ x: st.x, y: st.y, w: scalar(1 / q) }, k, b);
+          return exactStep(withLr({ x: st.x, y: st.y, w: scalar(1 / q) }, k), k, b);
         }
-        return foStep(st, k, b);
+        return foStep(withLr(st, k), k, b);
       },
       iterate: iterateXY,
       dispose: () => {
