@@ -253,3 +253,42 @@ export function officialUfo(steps: number, coin: (k: number) => number, o = UFO_
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// BO-REP: MingruiLiu-ML-Lab/Bilevel-Optimization-under-Unbounded-Smoothness, data_cleaning/bo_rep.py,
+// Learner.forward (lines 82-139) and hypergradient (165-183), full batch, on a quartic lower level
+// f = 1/2 y'Hy + 1/4 sum y^4 + x'Cy + a'y and F = 1/2 ||y - yt||^2 (no x in F, as in the official
+// data-cleaning problem, whose hypergradient therefore has no grad_x F term). z_0 = 0 here (the official
+// draws it Xavier-uniform, line 64-65).
+export const BOREP_OFFICIAL = { interval: 2, yWarmStart: 10, innerLr: 0.05, outerLr: 0.05, beta: 0.9, nu: 0.01 };
+export function officialBorep(d: QuadraticData, steps: number, o = BOREP_OFFICIAL): Flat[] {
+  const Ct = transpose(d.C);
+  const g = (x: Float64Array, y: Float64Array) => add3(matvec(d.H, y), matvec(Ct, x), d.a).map((u, i) => u + y[i] ** 3);
+  const hvp = (y: Float64Array, v: Float64Array) => Float64Array.from(matvec(d.H, v), (u, i) => u + 3 * y[i] * y[i] * v[i]);
+  let x = new Float64Array(d.C.rows);
+  let y = new Float64Array(d.H.rows);
+  let z = new Float64Array(d.H.rows);
+  let m = new Float64Array(d.C.rows);
+  const out: Flat[] = [{ x: x.slice(), y: y.slice() }];
+  for (let k = 0; k < steps; k++) {
+    const jacob = hvp(y, z); // line 96: at y_k, before the lower update
+    if (k % o.interval === 0) {
+      // lines 98-105: one step with the gradient at y_k, then y_warm_start more; .grad is never zeroed in between
+      let acc = g(x, y);
+      y = y.map((u, i) => u - o.innerLr * acc[i]);
+      for (let i = 0; i < o.yWarmStart; i++) {
+        const gi = g(x, y);
+        acc = acc.map((u, j) => u + gi[j]);
+        y = y.map((u, j) => u - o.innerLr * acc[j]);
+      }
+    }
+    const Fy = y.map((u, i) => u - d.yt[i]); // line 169, at the updated y
+    z = z.map((u, i) => u - o.nu * (jacob[i] - Fy[i])); // line 171
+    const gxz = Float64Array.from(matvec(d.C, z)).map((u) => -u); // line 181: grad_x of -<grad_y f, z>
+    m = m.map((u, i) => o.beta * u + (1 - o.beta) * gxz[i]); // line 182
+    const nm = Math.sqrt(m.reduce((s, u) => s + u * u, 0));
+    x = x.map((u, i) => u - (o.outerLr / (1e-10 + nm)) * m[i]); // lines 118-126
+    out.push({ x: x.slice(), y: y.slice() });
+  }
+  return out;
+}

@@ -36,11 +36,11 @@
  * beta = 0.9 (--beta), nu = 0.01 (--nu), lrDecay = 0.2 (StepLR gamma) with lrDecayEvery = 0 (the
  * official StepLR steps once per epoch with step_size = epochs, i.e. it never decays within a run).
  */
-import { np, scalar, taxpy, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { scalar, tadd, taxpy, tdispose, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { bref, gradientDescent, grads, hvpYY, jvpXY } from "../oracles/index.js";
+import { bref, gradientDescent, gradY, grads, hvpYY, jvpXY } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, iterateXY, projX, type CompiledStep } from "./common.js";
+import { compileStep, fnsOf, innerGD, iterateXY, projX, projY, type CompiledStep } from "./common.js";
 
 export const borepDefaults = {
   interval: 2,
@@ -52,9 +52,11 @@ export const borepDefaults = {
   nu: 0.01,
   lrDecay: 0.2,
   lrDecayEvery: 0,
+  hvpAt: "updated",
+  lowerUpdate: "gd",
 };
 
-type BState = { x: Tree; y: Tree; z: Tree; m: Tree };
+type BState = { x: Tree; y: Tree; z: Tree; m: Tree; eta?: Arr };
 
 const positiveInt = (key: string, v: number, min: number) => {
   if (!Number.isInteger(v) || v < min) throw new BilevelInputError(`solver borep.${key}: expected an integer >= ${min}, got ${v}`);
@@ -75,6 +77,8 @@ export const borep: SolverSpec<typeof borepDefaults> = {
     nu: "step size of the z update (linear system grad^2_yy f z = grad_y F)",
     lrDecay: "StepLR factor applied to lrX every lrDecayEvery steps",
     lrDecayEvery: "StepLR period in outer steps (0 = constant lrX)",
+    hvpAt: "y at which the z step's Hessian-vector product is taken: updated (this step's new y) or previous (before the lower update, the official code)",
+    lowerUpdate: "gd (plain gradient steps) or accumulated (the official loop: 1 + T steps whose gradients are summed, never zeroed)",
   },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
@@ -89,24 +93,37 @@ export const borep: SolverSpec<typeof borepDefaults> = {
     positiveInt("lrDecayEvery", o.lrDecayEvery, 0);
     if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new BilevelInputError(`solver borep.lrDecay: expected a factor in (0, 1], got ${o.lrDecay}`);
     if (!(o.beta >= 0 && o.beta < 1)) throw new BilevelInputError(`solver borep.beta: expected a momentum in [0, 1), got ${o.beta}`);
+    if (o.hvpAt !== "updated" && o.hvpAt !== "previous") throw new BilevelInputError(`solver borep.hvpAt: expected 'updated' or 'previous', got '${o.hvpAt}'`);
+    if (o.lowerUpdate !== "gd" && o.lowerUpdate !== "accumulated") {
+      throw new BilevelInputError(`solver borep.lowerUpdate: expected 'gd' or 'accumulated', got '${o.lowerUpdate}'`);
+    }
     const fns = fnsOf(p);
     const decays = o.lrDecayEvery > 0 && o.lrDecay !== 1;
+    /** The official periodic update: y <- y - lr sum_{j<=i} grad_y f(x, y_j), for i = 0..steps (1 + steps steps). Consumes y. */
+    const accumulated = (x: Tree, y: Tree, steps: number, batch?: Tree): Tree => {
+      let acc = gradY(fns.lower, tref(x), tref(y), bref(batch));
+      y = projY(p, taxpy(-o.innerLr, tref(acc), y));
+      for (let i = 0; i < steps; i++) {
+        acc = tadd(acc, gradY(fns.lower, tref(x), tref(y), bref(batch)));
+        y = projY(p, taxpy(-o.innerLr, tref(acc), y));
+      }
+      tdispose(acc);
+      return y;
+    };
 
     const makeStep = (lowerSteps: number): CompiledStep<BState> =>
-      compileStep<BState>(({ x, y, z, m }, k, batch) => {
-        if (lowerSteps > 0) y = gradientDescent(fns.lower, tref(x), y, innerGD(p, lowerSteps, o.innerLr), bref(batch));
+      compileStep<BState>(({ x, y, z, m, eta }, k, batch) => {
+        k.dispose();
+        const Hz0 = o.hvpAt === "previous" ? hvpYY(fns.lower, tref(x), tref(y), tref(z), bref(batch)) : null;
+        if (lowerSteps > 0) {
+          y = o.lowerUpdate === "accumulated" ? accumulated(x, y, lowerSteps, batch) : gradientDescent(fns.lower, tref(x), y, innerGD(p, lowerSteps, o.innerLr), bref(batch));
+        }
         const [Fx, Fy] = grads(fns.upper, tref(x), tref(y), bref(batch));
-        const Hz = hvpYY(fns.lower, tref(x), tref(y), tref(z), bref(batch));
+        const Hz = Hz0 ?? hvpYY(fns.lower, tref(x), tref(y), tref(z), bref(batch));
         z = taxpy(-o.nu, tsub(Hz, Fy), z);
         const cross = jvpXY(fns.lower, tref(x), tref(y), tref(z), batch);
         m = taxpy(1 - o.beta, tsub(Fx, cross), tscale(o.beta, m));
-        let eta: Arr;
-        if (decays) eta = np.exp(np.floor(k.div(o.lrDecayEvery)).mul(Math.log(o.lrDecay))).mul(o.lrX);
-        else {
-          k.dispose();
-          eta = scalar(o.lrX);
-        }
-        const scale = eta.div(tnorm(tref(m)).add(1e-10)).neg();
+        const scale = eta!.div(tnorm(tref(m)).add(1e-10)).neg();
         x = projX(p, taxpy(scale, tref(m), x));
         return { x, y, z, m };
       });
@@ -121,7 +138,8 @@ export const borep: SolverSpec<typeof borepDefaults> = {
         const m = tzerosLike(tref(x));
         return { x, y, z, m };
       },
-      step: (s, k, b) => pick(k)(s as BState, k, b),
+      // eta_k = lrX lrDecay^floor(k / lrDecayEvery), computed on the host in float64
+      step: (s, k, b) => pick(k)({ ...(s as BState), eta: scalar(decays ? o.lrX * Math.pow(o.lrDecay, Math.floor(k / o.lrDecayEvery)) : o.lrX) }, k, b),
       iterate: iterateXY,
       dispose: () => {
         for (const f of new Set([refine, periodic, hold])) f.dispose();
