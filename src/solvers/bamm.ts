@@ -11,11 +11,10 @@
  *         adaptiveEta = false: eta_k = eta0 (k+1)^(-tau/2) lrY
  *   v_{k+1} = v_k - eta_k r_k,   y_{k+1} = Proj_Y(y_k - lrY grad_y phi_k)          (v_0 = 0)
  *   x_{k+1} = Proj_X(x_k - s_k (grad_x F - grad^2_xy phi_k v_k)),  s_k = lrX (k+1)^(-1.5 tau) mu_k^xPower
- * The schedules are computed on the host in float64 and enter the compiled step as scalars.
- * Defaults (strategy3.py --thelr, "strategy s3"): mu0 = 0.9, p = 10, tau = 1/40, lrY = lrX = 0.1,
- * xPower = 3, adaptiveEta; the paper's phi weight and joint norm (the official choices converge more
- * slowly on toy-lls; docs/solvers/bamm.md lists every difference with its measured effect).
- * toy-sc runs the official strongly convex setting (mu0 = 0, xPower = 0).
+ * Schedules are computed on the host in float64. Defaults (strategy3.py --thelr, "strategy s3"):
+ * mu0 = 0.9, p = 10, tau = 1/40, lrY = lrX = 0.1, xPower = 3, adaptiveEta, with the paper's phi weight
+ * and joint norm (differences and their measured effect: docs/solvers/bamm.md). toy-sc runs the
+ * official strongly convex setting (mu0 = 0, xPower = 0).
  * Assumptions: second order in phi (Hessian- and Jacobian-vector products); non-singleton (merely
  * convex) lower level through the averaging; deterministic; no coupled constraints.
  */

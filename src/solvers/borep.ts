@@ -2,39 +2,20 @@
  * BO-REP — Bilevel Optimization with lower-level initialization REfinement and Periodic updates.
  * Hao, Gong, Liu (2024), "Bilevel Optimization under Unbounded Smoothness: A New Algorithm and
  * Convergence Analysis", ICLR 2024. Official code: MingruiLiu-ML-Lab/Bilevel-Optimization-under-
- * Unbounded-Smoothness (data_cleaning/, hyperparam_opt/, meta_learning/ bo_rep.py and main.py).
+ * Unbounded-Smoothness (data_cleaning/bo_rep.py, main.py).
  *
- * State (x, y, z, m); z estimates [grad^2_yy f]^{-1} grad_y F, m is the momentum of the hypergradient.
- * Per outer step k:
- *   lower level:  k = 0:                 y <- initSteps gradient steps on f(x_0, .) from y_0
- *                                          (initialization refinement, once x is initialized)
- *                 k > 0, k % interval = 0: y <- T gradient steps on f(x_k, .) from the current y
- *                                          (periodic update, warm start; step size innerLr)
- *                 otherwise:              y unchanged
- *   z_{k+1} = z_k - nu (grad^2_yy f(x_k, y) z_k - grad_y F(x_k, y))
- *             (one gradient step on 1/2 z^T H z - z^T grad_y F)
- *   g_k     = grad_x F(x_k, y) - grad^2_xy f(x_k, y) z_{k+1}
- *   m_{k+1} = beta m_k + (1 - beta) g_k
- *   eta_k   = lrX * lrDecay^floor(k / lrDecayEvery)      (lrDecayEvery = 0: constant lrX)
- *   x_{k+1} = proj_X(x_k - eta_k m_{k+1} / (||m_{k+1}|| + 1e-10))      (normalized momentum)
- * The cross term uses the freshly updated z_{k+1} and the step-size schedule is a StepLR, both as
- * in the official code (its Hessian-vector product is taken before the lower update of the same step;
- * here every derivative of step k is taken at the updated y). z_0 = 0 and m_0 = 0 (the official code
- * draws z_0 from a Xavier-uniform distribution); z is not projected (the official code does not).
- *
- * Periodic logic: the host picks one of three compiled steps by k (refinement, periodic update,
- * hold); each is jitted once, so steps without a lower update cost no inner gradients.
- *
- * Assumptions: strongly convex lower level (singleton y*(x), invertible grad^2_yy f); second order
- * (Hessian- and Jacobian-vector products of f); upper level may be unboundedly smooth (normalized
- * steps); stochastic: uses the problem's minibatch, one per outer step, for every oracle. Memory
- * constant in T. Not for problems with `innerInit` (a fixed MAML-style inner procedure): the periodic
- * warm-started lower level and the implicit z cannot express the dependence through the inner start.
- * Defaults (official data_cleaning/main.py, the data hyper-cleaning experiment): interval = 2
- * (--interval), T = 10 (--y_warm_start), initSteps = 10 (the official code's first step is just its
- * first periodic update), innerLr = 0.05 (--inner_update_lr), lrX = 0.05 (--outer_update_lr),
- * beta = 0.9 (--beta), nu = 0.01 (--nu), lrDecay = 0.2 (StepLR gamma) with lrDecayEvery = 0 (the
- * official StepLR steps once per epoch with step_size = epochs, i.e. it never decays within a run).
+ * State (x, y, z, m), z ~ [grad^2_yy f]^-1 grad_y F, m the hypergradient momentum. Per outer step k:
+ *   y <- initSteps (k = 0) or T (k > 0, k % interval = 0) gradient steps on f(x_k, .) (step innerLr); else kept
+ *   z_{k+1} = z_k - nu (grad^2_yy f(x_k, y) z_k - grad_y F(x_k, y)),  g_k = grad_x F - grad^2_xy f z_{k+1}
+ *   m_{k+1} = beta m_k + (1 - beta) g_k,   x_{k+1} = proj_X(x_k - eta_k m_{k+1} / (||m_{k+1}|| + 1e-10))
+ *   eta_k = lrX lrDecay^floor(k / lrDecayEvery) (host, float64; lrDecayEvery = 0: constant, the official)
+ * Options reproducing the official loop: hvpAt = previous (its z step's HVP is taken before the lower
+ * update), lowerUpdate = accumulated (its periodic update takes 1 + T steps whose gradients are summed,
+ * never zeroed; it diverges on our toys). z_0 = m_0 = 0 (the official draws z_0 Xavier-uniform).
+ * Defaults (official data_cleaning/main.py): interval = 2, T = initSteps = 10, innerLr = lrX = 0.05,
+ * beta = 0.9, nu = 0.01, lrDecay = 0.2 with lrDecayEvery = 0. Measurements: docs/solvers/borep.md.
+ * Assumptions: strongly convex lower level; second order; upper level may be unboundedly smooth;
+ * stochastic (one minibatch per outer step for every oracle); not for problems with `innerInit`.
  */
 import { scalar, tadd, taxpy, tdispose, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";

@@ -8,18 +8,15 @@
  *   lam_{k+1}   = Proj_M(lam_k + eta (g(x_k, theta_k) - (lam_k - z_k) / gamma2))
  *   d_x = grad_x F(x_k, y_k) / c_k + grad_x f(x_k, y_k) - grad_x L(x_k, theta_{k+1}, lam_{k+1})
  *   d_y = grad_y F(x_k, y_k) / c_k + grad_y f(x_k, y_k) - (y_k - theta_{k+1}) / gamma1
- *   (x_{k+1}, y_{k+1}) = Proj_C((x_k, y_k) - alpha (d_x, d_y)),  z_{k+1} = Proj_M(z_k + beta (lam_{k+1} - z_k) / gamma2)
- * c_k = c0 (k+1)^p (computed on the host in float64). M = [0, lambdaMax] (multipliers = nonnegative, the
- * paper) or [-lambdaMax, lambdaMax] (signed, the official toy). Proj_C: projectX/projectY, then `projIters`
- * sweeps (x, y) <- (x, y) - ||w||^2 / ||J'w||^2 J'w, J = dg/d(x, y), with w = max(g, 0) (projection =
- * halfspace: onto g <= 0, exact for one affine constraint) or w = g (equality: onto g = 0 at every step,
- * the official toy). Without a `constraint`, lam and z are dropped and L = f.
+ *   (x, y)_{k+1} = Proj_C((x_k, y_k) - alpha (d_x, d_y)),  z_{k+1} = Proj_M(z_k + beta (lam_{k+1} - z_k) / gamma2)
+ * c_k = c0 (k+1)^p (host, float64). M = [0, lambdaMax] (multipliers = nonnegative, the paper) or
+ * [-lambdaMax, lambdaMax] (signed, the official toy). Proj_C: projectX/projectY, then `projIters` sweeps
+ * (x, y) <- (x, y) - ||w||^2 / ||J'w||^2 J'w, J = dg/d(x, y), w = max(g, 0) (projection = halfspace, onto
+ * g <= 0) or w = g (equality: onto g = 0 every step, the official toy). No `constraint`: L = f.
  * Defaults (official LLC toy): alpha = 0.008, beta = 0.02, eta = 0.01, gamma1 = gamma2 = 10,
- * lambdaMax = 1000, c0 = 0.025, p = 0.3, lambda0 = z0 = 1, theta_0 = y_0; multipliers and projection
- * as the paper. Official run: multipliers = signed, projection = equality, lambda0 = -1, z0 = 1 (its g
- * has the opposite sign), toy-constrained --set officialStart=true. Tuned task values and every
- * measured difference: docs/solvers/lvhba.md. Assumptions: first order (no Hessians); non-singleton
- * lower level; coupled constraints convex in the paper's analysis; deterministic.
+ * lambdaMax = 1000, c0 = 0.025, p = 0.3, lambda0 = z0 = 1, theta_0 = y_0; multipliers and projection as
+ * the paper. The official run, tuned task values and measured differences: docs/solvers/lvhba.md.
+ * Assumptions: first order; non-singleton lower level; coupled constraints (convex in the analysis).
  */
 import { jax, np, scalar, taxpy, tdispose, tref, tscale, tsqnorm, tsub, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";

@@ -1,25 +1,20 @@
 /**
  * SOBA — StOchastic Bilevel Algorithm.
  * Dagréou, Ablin, Vaiter, Moreau (2022), "A framework for bilevel optimization that enables stochastic
- * and global variance reduction algorithms", NeurIPS 2022. Reference implementation: the SOBA solver of
- * benchopt's benchmark_bilevel (same authors).
+ * and global variance reduction algorithms", NeurIPS 2022. Reference implementation: benchopt's
+ * benchmark_bilevel, solvers/soba.py (same authors).
  *
  * Single loop: y, the linear-system variable v (v ~ [grad^2_yy f]^-1 grad_y F) and x move together,
- * each by one stochastic step per outer iteration, all oracles on the step's minibatch B_k (from
- * `problem.sample`; absent for deterministic problems):
- *   D_y = grad_y f(x, y; B)
- *   D_v = grad^2_yy f(x, y; B) v - grad_y F(x, y; B)
- *   D_x = grad_x F(x, y; B) - grad^2_xy f(x, y; B) v
+ * one stochastic step each per outer iteration, all oracles on the step's minibatch (`problem.sample`):
+ *   D_y = grad_y f,   D_v = grad^2_yy f v - grad_y F,   D_x = grad_x F - grad^2_xy f v
  *   y <- y - rho_k D_y,   v <- v - rho_k D_v,   x <- x - gamma_k D_x     (all from the same iterate)
- *   rho_k = lrInner / (k+1)^innerDecay,  gamma_k = lrX / (k+1)^outerDecay
- * The paper's analysis uses rho_k ~ k^-2/5 and gamma_k ~ k^-3/5 (innerDecay 0.4, outerDecay 0.6);
- * benchmark_bilevel's soba.py decays both as (k+1)^-0.5 and stores -v (docs/solvers/soba.md). v_0 = 0.
- *
- * Assumes a strongly convex lower level (singleton), second order (Hessian- and cross-products by
- * forward-over-reverse autodiff), stochastic. Memory: three copies of the variables, no inner loop.
- *
- * Defaults: lrInner = lrX = 0.1 (benchmark_bilevel step_size with outer_ratio 1), innerDecay = 0.4,
- * outerDecay = 0.6 (paper, Theorem 1's rates).
+ *   rho_k = lrInner / (k+1)^innerDecay,  gamma_k = lrX / (k+1)^outerDecay   (host, float64)
+ * v_0 = 0. benchmark_bilevel stores -v and decays both steps as (k+1)^-0.5; with innerDecay = outerDecay
+ * = 0.5 the solver follows it step for step (test/parity-baselines.test.ts, docs/solvers/soba.md).
+ * Assumes a strongly convex lower level (singleton), second order (forward-over-reverse products),
+ * stochastic. Memory: three copies of the variables, no inner loop.
+ * Defaults: lrInner = lrX = 0.1 (benchmark_bilevel step_size, outer_ratio 1), innerDecay = 0.4,
+ * outerDecay = 0.6 (the paper's Theorem 1 rates).
  */
 import { scalar, taxpy, tref, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { bref, gradY, grads, hvpYY, jvpXY } from "../oracles/index.js";
