@@ -130,7 +130,8 @@ export function officialLvhba(n: number, steps: number, v: { lo?: number; halfsp
 // unrolled steps. Written out on toy-lls (every entry separate): dy1/dx and dy2/dx are scalars per entry.
 export const BDA_BOAT = { T: 5, lr: 0.1, alphaInit: 0.5, alphaDecay: 0.9, lrX: 0.1 };
 
-export function boatBda(n: number, steps: number, o = BDA_BOAT): Flat[] {
+/** `fixedF`: the official boml weights instead, alpha_t F + (1 - alphaInit) f (f's weight does not decay). */
+export function boatBda(n: number, steps: number, o = BDA_BOAT, fixedF = false): Flat[] {
   let [x, y1, y2] = [filled(n, 0), filled(n, 0), filled(n, 0)];
   const out: Flat[] = [{ x: x.slice(), y: Float64Array.from([...y1, ...y2]) }];
   for (let k = 0; k < steps; k++) {
@@ -140,9 +141,10 @@ export function boatBda(n: number, steps: number, o = BDA_BOAT): Flat[] {
       let alpha = o.alphaInit;
       for (let t = 0; t < o.T; t++) {
         // grad_y (alpha F + (1 - alpha) f) = (alpha (y1 - 1) + (1 - alpha)(y1 - x), alpha (y2 - x))
-        const g1 = alpha * (a - 1) + (1 - alpha) * (a - x[i]);
+        const wf = fixedF ? 1 - o.alphaInit : 1 - alpha;
+        const g1 = alpha * (a - 1) + wf * (a - x[i]);
         const g2 = alpha * (b - x[i]);
-        J1 = J1 - o.lr * (alpha * J1 + (1 - alpha) * (J1 - 1));
+        J1 = J1 - o.lr * (alpha * J1 + wf * (J1 - 1));
         J2 = J2 - o.lr * alpha * (J2 - 1);
         a = a - o.lr * g1;
         b = b - o.lr * g2;

@@ -17,13 +17,13 @@
  * Assumptions: deterministic; second order through reverse-mode unrolling (memory linear in T);
  * non-singleton lower level; no coupled constraints (projections onto X, Y applied).
  */
-import { taxpy, tdispose, tref, type Tree } from "../engine/index.js";
+import { tadd, taxpy, tdispose, tref, tscale, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { aggregatedDirection, unrolledHypergrad } from "../oracles/index.js";
+import { aggregatedDirection, bref, gradY, unrolledHypergrad, type Direction } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
 
-export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1 };
+export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1, fWeight: "complement" };
 
 /** The inner-loop weights alpha_0 .. alpha_{T-1}. */
 export function bdaAlphas(T: number, alpha0: number, alphaDecay: number, schedule: string): number[] {
@@ -44,6 +44,7 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     alphaDecay: "geometric schedule: alpha_t = alpha0 * alphaDecay^t",
     schedule: "geometric (BOAT/official code) or harmonic (paper: alpha_t = alpha0 / (t + 1))",
     lrX: "outer step size on x",
+    fWeight: "weight of grad_y f: complement (1 - alpha_t, the paper and BOAT) or fixed (1 - alpha0 at every t, the official boml code)",
   },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
@@ -57,7 +58,12 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     // A meta-learning problem fixes the inner procedure: its steps, and its step size as s_l.
     const gd = innerGD(p, o.T, o.sl);
     const alphas = bdaAlphas(gd.steps, o.alpha0, o.alphaDecay, o.schedule);
-    const direction = aggregatedDirection(fns.upper, fns.lower, alphas, o.su, gd.lr);
+    if (o.fWeight !== "complement" && o.fWeight !== "fixed") throw new BilevelInputError(`bda.fWeight: expected 'complement' or 'fixed', got '${o.fWeight}'`);
+    // official boml (lower_iter/aggr.py:103-104 with t_tensor = t + 1, upper_iter/reverse.py:183): only F's weight decays
+    const direction: Direction =
+      o.fWeight === "fixed"
+        ? (x, y, t, batch) => tadd(tscale(alphas[t] * o.su, gradY(fns.upper, tref(x), tref(y), bref(batch))), tscale((1 - o.alpha0) * gd.lr, gradY(fns.lower, x, y, batch)))
+        : aggregatedDirection(fns.upper, fns.lower, alphas, o.su, gd.lr);
     // meta-learning problems restart the unroll at innerInit(x), differentiated through (as in itd)
     const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
     const step = compileStep<XY>(({ x, y }, k, batch) => {
