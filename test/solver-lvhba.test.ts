@@ -14,7 +14,7 @@ test("lvhba: each step follows the LV-HBA equations with the coupled constraint 
   // multiplier clipping and the projection onto g <= 0 both act.
   const n = 3;
   const problem = { ...toyConstrained(n), init: () => ({ x: full([n], -1), y: { y1: full([n], -1), y2: full([n], -1) } }) };
-  const o = { ...lvhbaDefaults, alpha: 0.05, beta: 0.3, eta: 0.2, gamma1: 2, gamma2: 0.5, c0: 0.5, p: 0.3, lambda0: 0.5 };
+  const o = { ...lvhbaDefaults, alpha: 0.05, beta: 0.3, eta: 0.2, gamma1: 2, gamma2: 0.5, c0: 0.5, p: 0.3, lambda0: 0.5, z0: 0.5 };
   const steps = 5;
   const r = await solve(problem, "lvhba", { steps, options: o });
   const got = [...(await treeToFloat64(r.x)), ...(await treeToFloat64(r.y))];
@@ -24,7 +24,7 @@ test("lvhba: each step follows the LV-HBA equations with the coupled constraint 
   const clip = (a: number) => Math.min(Math.max(a, 0), o.lambdaMax);
   let [x, y1, y2] = [Array(n).fill(-1), Array(n).fill(-1), Array(n).fill(-1)];
   let [t1, t2] = [[...y1], [...y2]];
-  let [lam, z] = [o.lambda0, o.lambda0];
+  let [lam, z] = [o.lambda0, o.z0];
   for (let k = 0; k < steps; k++) {
     const ic = 1 / (o.c0 * Math.pow(k + 1, o.p));
     const gTheta = -(sum(x) + sum(t1) + sum(t2));

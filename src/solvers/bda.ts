@@ -1,43 +1,29 @@
 /**
  * BDA — Bi-level Descent Aggregation.
  * Liu, Mu, Yuan, Zeng, Zhang (2020), "A Generic First-Order Algorithmic Framework for Bi-Level
- * Programming Beyond Lower-Level Singleton", ICML 2020 (extended: "A General Descent Aggregation
- * Framework for Gradient-based Bi-level Optimization", TPAMI 2022). Official code: vis-opt-group/BDA
- * (boml/lower_iter/aggr.py); also BOAT (callous-youth/BOAT, boat_torch/gm_ol/gda.py + ngd.py, "GDA").
+ * Programming Beyond Lower-Level Singleton", ICML 2020. Official code: vis-opt-group/BDA
+ * (boml/lower_iter/aggr.py, TensorFlow); BOAT (callous-youth/BOAT, boat_torch/gm_ol/gda.py + ngd.py, "GDA").
  *
- * The lower loop descends an aggregation of both objectives, so among several lower-level minimizers
- * it drifts toward the one the upper level prefers (optimistic BLO; no lower-level singleton needed).
- * In the paper's notation, d^F_t = s_u grad_y F and d^f_t = s_l grad_y f: alpha_t weighs the UPPER
- * objective F (with step s_u), 1 - alpha_t the LOWER objective f (with step s_l). Per outer step:
+ * Per outer step (optimistic BLO: the lower loop drifts toward the minimizer the upper level prefers):
  *   y_0 = y_k (warm start) or innerInit(x_k) for meta-learning problems
  *   y_{t+1} = Proj_Y(y_t - [alpha_t su grad_y F(x, y_t) + (1 - alpha_t) sl grad_y f(x, y_t)]),  t < T
- *   alpha_t = alpha0 alphaDecay^t    ("geometric": BOAT's alpha_init * alpha_decay^t; the official code
- *                                     scales its F term by 0.9^t the same way)
- *           = alpha0 / (t + 1)       ("harmonic": the paper's alpha_t = mu / (t + 1) with mu = alpha0)
- *   h = d/dx F(x, y_T(x))   reverse-mode through the whole aggregated trajectory (x enters through
- *                           both grad_y f and grad_y F; F's direct x-dependence included)
+ *   alpha_t = alpha0 alphaDecay^t (geometric, BOAT)  or  alpha0 / (t + 1) (harmonic, the paper's mu / (t + 1))
+ *   h = d/dx F(x, y_T(x)) by reverse mode through the whole aggregated trajectory
  *   x <- Proj_X(x - lrX h),  y <- y_T
- *
- * Defaults: T = 5 (official scripts' T, BOAT's lower_iters), su = sl = 0.1 (official: step lr = 0.1
- * in the few-shot script times the official s = t = 1 coefficients), alpha0 = 0.5 and
- * alphaDecay = 0.9 (BOAT's GDA alpha_init and alpha_decay), schedule = geometric, lrX = 0.1 (the
- * official upper optimizer is Adam on deep nets; 0.1 is our plain-gradient choice, not from the paper).
- * The paper defaults fit toy-lls (600 steps). On toy-sc they do not: the schedule restarts every
- * outer step, so F stays in the lower loop for good and biases y_T (it minimizes an average of f and
- * F), and a 5-step unroll differentiates only part of y*(x) (bias ~ (1 - sl lambda_min(A))^T). The
- * toy-sc task therefore uses alpha0 = 0.001, T = 40, sl = 0.18 (< 2 / lambda_max(A) for its
- * condition-10 A), lrX = 0.15, 60 steps (src/tasks/index.ts).
- *
- * Assumptions: deterministic; second order through reverse-mode unrolling (memory grows linearly
- * in T); handles a non-singleton lower level; no coupled constraints (projections onto X, Y applied).
+ * Defaults: T = 5, su = sl = 0.1, alpha0 = 0.5, alphaDecay = 0.9 (BOAT's GDA), geometric, lrX = 0.1
+ * (plain gradient step; the official upper optimizer is Adam). With them the solver follows BOAT's rule
+ * step for step (test/parity-bda.test.ts); the official boml weights differ (docs/solvers/bda.md, also
+ * for the toy-sc tuning: a fixed aggregation biases y_T, a short unroll truncates dy/dx).
+ * Assumptions: deterministic; second order through reverse-mode unrolling (memory linear in T);
+ * non-singleton lower level; no coupled constraints (projections onto X, Y applied).
  */
-import { taxpy, tdispose, tref, type Tree } from "../engine/index.js";
+import { tadd, taxpy, tdispose, tref, tscale, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { aggregatedDirection, unrolledHypergrad } from "../oracles/index.js";
+import { aggregatedDirection, bref, gradY, unrolledHypergrad, type Direction } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
 
-export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1 };
+export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1, fWeight: "complement" };
 
 /** The inner-loop weights alpha_0 .. alpha_{T-1}. */
 export function bdaAlphas(T: number, alpha0: number, alphaDecay: number, schedule: string): number[] {
@@ -58,6 +44,7 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     alphaDecay: "geometric schedule: alpha_t = alpha0 * alphaDecay^t",
     schedule: "geometric (BOAT/official code) or harmonic (paper: alpha_t = alpha0 / (t + 1))",
     lrX: "outer step size on x",
+    fWeight: "weight of grad_y f: complement (1 - alpha_t, the paper and BOAT) or fixed (1 - alpha0 at every t, the official boml code)",
   },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
@@ -71,7 +58,12 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     // A meta-learning problem fixes the inner procedure: its steps, and its step size as s_l.
     const gd = innerGD(p, o.T, o.sl);
     const alphas = bdaAlphas(gd.steps, o.alpha0, o.alphaDecay, o.schedule);
-    const direction = aggregatedDirection(fns.upper, fns.lower, alphas, o.su, gd.lr);
+    if (o.fWeight !== "complement" && o.fWeight !== "fixed") throw new BilevelInputError(`bda.fWeight: expected 'complement' or 'fixed', got '${o.fWeight}'`);
+    // official boml (lower_iter/aggr.py:103-104 with t_tensor = t + 1, upper_iter/reverse.py:183): only F's weight decays
+    const direction: Direction =
+      o.fWeight === "fixed"
+        ? (x, y, t, batch) => tadd(tscale(alphas[t] * o.su, gradY(fns.upper, tref(x), tref(y), bref(batch))), tscale((1 - o.alpha0) * gd.lr, gradY(fns.lower, x, y, batch)))
+        : aggregatedDirection(fns.upper, fns.lower, alphas, o.su, gd.lr);
     // meta-learning problems restart the unroll at innerInit(x), differentiated through (as in itd)
     const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
     const step = compileStep<XY>(({ x, y }, k, batch) => {

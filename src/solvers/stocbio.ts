@@ -7,15 +7,12 @@
  * with the step's minibatch B (from `problem.sample`; absent for deterministic problems):
  *   y   <- T steps of  y - innerLr grad_y f(x_k, y; B)           (warm start from the previous y)
  *   v_Q  = eta sum_{q=0}^{Q} (I - eta grad^2_yy f(x_k, y; B))^q grad_y F(x_k, y; B)
- *   h    = grad_x F(x_k, y; B) - grad^2_xy f(x_k, y; B) v_Q
- *   x   <- x_k - lrX h
- * The paper draws independent minibatches for every inner step and Neumann factor; the problem's
- * sampler gives one minibatch per outer step here, shared by these oracles (fresh every outer step).
- *
- * Assumes a strongly convex lower level (singleton) with eta < 1 / L (Hessian norm); second order
- * (Hessian-vector and cross products by autodiff, never a Hessian); stochastic. Memory constant in T
- * and Q (nothing is unrolled through).
- *
+ *   h    = grad_x F(x_k, y; B) - grad^2_xy f(x_k, y; B) v_Q,    x <- x_k - lrX h
+ * The paper draws independent minibatches for every inner step and Neumann factor; here one minibatch
+ * per outer step is shared by these oracles. Full batch, the defaults follow benchmark_bilevel's
+ * stocbio.py step for step (test/parity-baselines.test.ts, docs/solvers/stocbio.md).
+ * Assumes a strongly convex lower level with eta < 1 / L; second order (products by autodiff, never a
+ * Hessian); stochastic; memory constant in T and Q.
  * Defaults (benchmark_bilevel stocbio.py): innerLr = eta = lrX = 0.1 (step_size 0.1, outer_ratio 1),
  * T = 10 (n_inner_steps), Q = 10 (n_shia_steps).
  */

@@ -1,42 +1,24 @@
 /**
  * UFO — UFO-BLO, the unbiased first-order bilevel estimator.
  * Likhosherstov, Song, Choromanski, Davis, Weller (2020), "UFO-BLO: Unbiased First-Order Bilevel
- * Optimization", arXiv:2006.03631. Official code: xingyousong/ufom (supervised_reptile/reptile.py,
- * class UnbMAML; toy/toy.py).
+ * Optimization", arXiv:2006.03631. Official code: xingyousong/ufom (supervised_reptile/reptile.py; toy/toy.py).
  *
  * Per outer step k (y_0, y_T, the inner loop and g_FO exactly as in `fo`):
- *   q_k  = exactProb                              if exactProb >= 0   (fixed probability)
- *        = min(1, (k / horizon)^(-exactProb))     if exactProb < 0    (the official adaptive rule
- *                                                   q = frac_done^(-exact_prob), frac_done = k / horizon)
- *   xi_k ~ Bernoulli(q_k), drawn on the host from mulberry32 seeded by (run seed, k)
- *   xi_k = 0:  g = g_FO = grad_x F(x, y_T) + [d innerInit / dx]^T grad_y F(x, y_T)      (cheap step)
- *   xi_k = 1:  g = g_FO + (1/q_k) (g_exact - g_FO),  g_exact = d/dx F(x, y_T(x)) by reverse-mode
- *              differentiation through all T inner steps (unrolledHypergrad) and, with innerInit,
- *              through the start y_0 = innerInit(x) (unrolled in d = y - innerInit(x), see below)
- *   x_{k+1} = proj_X(x_k - lr_k g),  lr_k = lrX / (k + 1)^lrPower,   y_{k+1} = y_T
- * E[g] = g_exact for every q_k > 0, so the fixed point is the exact (unrolled) one: theta = 1.633 on
- * toy-ufo where FO stops at 3.311. The noise (1/q - 1)|g_exact - g_FO| does not vanish at the optimum,
- * so with a constant step the iterates hover around it (average them) unless q_k reaches 1.
- *
- * Implementation: two compiled steps, one FO-only and one that also unrolls; the host draws xi_k and
- * runs one of them, so unrolling costs only when xi_k = 1. The weight 1/q_k enters the compiled step
- * as a scalar array in the state (field `w`), so a changing q_k does not retrace the jit.
- * Differences from the official code: it scales the correction by 1/exact_prob even in the adaptive
- * mode (exact_prob < 0, a negative weight); we use 1/q_k, which is what makes the estimator unbiased.
- * Its x step is meta_step x (-inner SGD rate x g), annealed linearly; ours is lrX / (k + 1)^lrPower
- * (the official toy, toy/toy.py, uses start_step / (k + 1) with a fixed q = 0.9 for UFO-BLO).
- *
- * Assumptions: the exact branch is second order (differentiates through the inner loop, memory linear
- * in T); singleton lower level (or a fixed inner procedure); stochastic minibatches are used when the
- * problem has `sample`. For problems without `innerInit`, g_exact is the warm-started ITD gradient
- * (y_0 = y_k held constant), so the fixed point carries ITD's truncation bias (|I - innerLr A|^T).
- * Defaults: T = 10, innerLr = 0.1, lrX = 0.1 (as fo); lrPower = 0 (constant step; the official toy
- * decays with power 1, its networks anneal linearly); exactProb = -1, i.e. the official adaptive rule
- * with the linear ramp q_k = k / horizon (the official code defaults to exact_prob = 0, which is plain
- * FO, and its Omniglot grid uses fixed 0.1 / 0.2 / 1); horizon = 1000 (the run length the ramp is
- * stretched over; the official code uses its meta_iters; set it to your number of steps).
+ *   q_k = exactProb (>= 0, fixed)  or  min(1, (k / horizon)^(-exactProb)) (< 0, the official adaptive rule)
+ *   xi_k ~ Bernoulli(q_k) (host coin: mulberry32 seeded by (run seed, k));  g = g_FO if xi_k = 0, else
+ *   g = g_FO + (1/q_k)(g_exact - g_FO), g_exact = d/dx F(x, y_T(x)) by reverse mode through the T inner
+ *       steps and, with innerInit, through the start (unrolled in d = y - innerInit(x))
+ *   x_{k+1} = proj_X(x_k - lr_k g),  lr_k = lrX / (k + 1)^lrPower (host, float64),  y_{k+1} = y_T
+ * E[g] = g_exact for q_k > 0: the fixed point is the exact (unrolled) one (toy-ufo: 1.633, FO: 3.311);
+ * with a constant step the iterates hover around it (the noise does not vanish). Two compiled steps
+ * (FO-only and unrolling); 1/q_k enters as a scalar in the state, so a changing q_k does not retrace.
+ * Defaults: T = 10, innerLr = lrX = 0.1 (as fo), lrPower = 0, exactProb = -1 with horizon = 1000 (the
+ * official adaptive rule's linear ramp). toy-ufo runs the official toy's q = 0.9, step 5 / (k + 1) and
+ * follows it step for step; differences from the official code: docs/solvers/ufo.md.
+ * Assumptions: exact branch second order (memory linear in T); singleton lower level (or a fixed inner
+ * procedure); minibatches used when the problem has `sample`. Without innerInit, g_exact is warm-started ITD.
  */
-import { mulberry32, np, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { mulberry32, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { gradientDescent, unrolledHypergrad, type Objective } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX } from "./common.js";
@@ -45,7 +27,7 @@ import { BilevelInputError } from "../errors.js";
 
 export const ufoDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, lrPower: 0, exactProb: -1, horizon: 1000 };
 
-type UState = { x: Tree; y: Tree; w: Arr };
+type UState = { x: Tree; y: Tree; w: Arr; lr?: Arr };
 const neg = (a: number | Arr): number | Arr => (typeof a === "number" ? -a : a.neg());
 
 /** q_k of the official code (fixed, or frac_done^(-exactProb) clipped to [0, 1]). */
@@ -80,16 +62,15 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     if (o.exactProb < 0 && !(o.horizon > 0)) throw new BilevelInputError(`solver ufo.horizon: expected a positive number of steps, got ${o.horizon}`);
     const fns = fnsOf(p);
     const gd = innerGD(p, o.T, o.innerLr);
-    // Cheap branch: first-order estimate only.
-    const stepSize = (k: Arr): number | Arr => {
-      if (o.lrPower === 0) {
-        k.dispose();
-        return o.lrX;
-      }
-      return np.exp(np.log(k.add(1)).mul(-o.lrPower)).mul(o.lrX);
+    // lr_k = lrX / (k + 1)^lrPower, computed on the host in float64 and passed in as a scalar (field `lr`).
+    const stepSize = (k: Arr, lr: Arr | undefined): number | Arr => {
+      k.dispose();
+      return lr ?? o.lrX;
     };
-    const foStep = compileStep<UState>(({ x, y, w }, k, batch) => {
-      const lr = stepSize(k);
+    const withLr = (st: UState, k: number): UState => (o.lrPower === 0 ? st : { ...st, lr: scalar(o.lrX / Math.pow(k + 1, o.lrPower)) });
+    // Cheap branch: first-order estimate only.
+    const foStep = compileStep<UState>(({ x, y, w, lr: lrk }, k, batch) => {
+      const lr = stepSize(k, lrk);
       const y0 = innerStart(p, tref(x), y);
       const yT = gradientDescent(fns.lower, tref(x), y0, gd, batch === undefined ? undefined : tref(batch));
       const g = firstOrderGrad(p, fns.upper, tref(x), tref(yT), batch);
@@ -103,8 +84,8 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     // constant, so its Jacobian is not propagated through innerInit.)
     const init = p.innerInit ? (x: Tree) => p.innerInit!(x) : null;
     const shifted = (f: Objective): Objective => (x, d, b) => f(tref(x), tadd(d, init!(x)), b);
-    const exactStep = compileStep<UState>(({ x, y, w }, k, batch) => {
-      const lr = stepSize(k);
+    const exactStep = compileStep<UState>(({ x, y, w, lr: lrk }, k, batch) => {
+      const lr = stepSize(k, lrk);
       const b = batch === undefined ? undefined : { upper: tref(batch), lower: tref(batch) };
       let h: Tree;
       let yT: Tree;
@@ -138,9 +119,9 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
         const q = ufoProbability(k, o.exactProb, o.horizon);
         if (q > 0 && ufoCoin(seed, k) < q) {
           st.w.dispose();
-          return exactStep({ x: st.x, y: st.y, w: scalar(1 / q) }, k, b);
+          return exactStep(withLr({ x: st.x, y: st.y, w: scalar(1 / q) }, k), k, b);
         }
-        return foStep(st, k, b);
+        return foStep(withLr(st, k), k, b);
       },
       iterate: iterateXY,
       dispose: () => {

@@ -8,11 +8,11 @@ import { fewshotDigitsTask, fewshotSinusoidTask, hyperrepDigitsTask } from "./fe
 import { parlAcrobotTask, parlCartpoleTask } from "./parl-control.js";
 import { parlGridworldTask } from "./parl.js";
 
-const toyLLSTask: TaskSpec<{ n: number }> = {
+const toyLLSTask: TaskSpec<{ n: number; start: number }> = {
   name: "toy-lls",
   description: "Non-singleton lower level (BDA's counter-example); optimum x = y1 = y2 = 1; ITD/AID stall at x = 0.5.",
-  defaults: { n: 10 },
-  help: { n: "dimension of x, y1, y2" },
+  defaults: { n: 10, start: 0 },
+  help: { n: "dimension of x, y1, y2", start: "starting value of every entry of x, y1, y2 (sl-BAMM's official toy: 0.01)" },
   steps: 1000,
   solverDefaults: {
     // f's Hessian in y1 is I (inner step 0.9, T = 10: the unrolled Jacobian is exact to 1e-10); in y2 it
@@ -27,7 +27,7 @@ const toyLLSTask: TaskSpec<{ n: number }> = {
     // small w = lnReg / barrierEps = 10 keeps the y step lrY / (1 + w) fast in y2, where f is flat
     bvfsm: { zLoop: 10, yLoop: 10, lrZ: 0.5, lrY: 0.5, lrX: 0.2, zReg: 0, yReg: 0, lnReg: 1e-3, barrierEps: 1e-4, decay: "none", steps: 80 },
   },
-  create: async (o) => toyLLS(o.n),
+  create: async (o) => toyLLS(o.n, o.start),
 };
 
 const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
@@ -66,16 +66,16 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
   create: async (o, seed) => toySC(o.n, o.random, seed),
 };
 
-const toyConstrainedTask: TaskSpec<{ n: number }> = {
+const toyConstrainedTask: TaskSpec<{ n: number; officialStart: boolean }> = {
   name: "toy-constrained",
   description: "Coupled lower-level constraint (LV-HBA's toy); optimum x = -0.3, y1 = 0.7, y2 = -0.4.",
-  defaults: { n: 100 },
-  help: { n: "dimension of x, y1, y2" },
+  defaults: { n: 100, officialStart: false },
+  help: { n: "dimension of x, y1, y2", officialStart: "start at LV-HBA's official x = -20, y1 = y2 = 10 (its projected start) instead of x = y1 = y2 = 10" },
   steps: 1000,
   solverDefaults: {
     lvhba: { gamma2: 0.1, eta: 0.02, alpha: 0.02, c0: 1, p: 0.49, steps: 3000 }, // tuned: the official values oscillate (lambda-theta coupling ~ sqrt(2n))
   },
-  create: async (o) => toyConstrained(o.n),
+  create: async (o) => toyConstrained(o.n, o.officialStart),
 };
 
 const toyUFOTask: TaskSpec<Record<string, never>> = {

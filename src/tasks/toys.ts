@@ -29,8 +29,8 @@ const toArr = (m: Mat): Arr => array(m.data, [m.rows, m.cols]);
 const vec = (v: ArrayLike<number>): Arr => array(Float64Array.from(v));
 
 // ---------------------------------------------------------------------------------------------------
-/** toy-lls: non-singleton lower level; optimistic optimum x = y1 = y2 = 1. */
-export function toyLLS(n: number): BilevelProblem<Arr, Pair> {
+/** toy-lls: non-singleton lower level; optimistic optimum x = y1 = y2 = 1. Starts at x = y1 = y2 = `start` (sl-BAMM's official toy: 0.01). */
+export function toyLLS(n: number, start = 0): BilevelProblem<Arr, Pair> {
   const ones = new Float64Array(n).fill(1);
   return {
     name: "toy-lls",
@@ -39,7 +39,7 @@ export function toyLLS(n: number): BilevelProblem<Arr, Pair> {
       y.y2.dispose(); // f does not depend on y2
       return half(y.y1.ref).sub(x.mul(y.y1).sum());
     },
-    init: () => ({ x: zeros([n]), y: { y1: zeros([n]), y2: zeros([n]) } }),
+    init: () => ({ x: full([n], start), y: { y1: full([n], start), y2: full([n], start) } }),
     evaluate: async (x, y) => {
       const meanX = (await treeToFloat64(x.ref.mean())).at(0)!;
       return { ...(await distanceMetrics(x, y, ones, Float64Array.from([...ones, ...ones]))), meanX };
@@ -82,15 +82,19 @@ export function toySC(n: number, random: boolean, seed: number): BilevelProblem<
 const dotq = (M: Mat, v: ArrayLike<number>) => matvec(M, v).reduce((s, a, i) => s + a * v[i], 0);
 
 // ---------------------------------------------------------------------------------------------------
-/** toy-constrained: coupled constraint -(1'x + 1'y1 + 1'y2) <= 0; optimum x = -0.3, y1 = 0.7, y2 = -0.4. */
-export function toyConstrained(n: number): BilevelProblem<Arr, Pair> {
+/**
+ * toy-constrained: coupled constraint -(1'x + 1'y1 + 1'y2) <= 0; optimum x = -0.3, y1 = 0.7, y2 = -0.4.
+ * Starts at x = y1 = y2 = 10, or with `officialStart` at LV-HBA's official start (Toy-example/LLC/LV-HBA.py
+ * projects x = y = 10 with proj1 on x first, then on y: x = 10 - 30 = -20, y1 = y2 = 10, for n = 100).
+ */
+export function toyConstrained(n: number, officialStart = false): BilevelProblem<Arr, Pair> {
   const fill = (v: number) => new Float64Array(n).fill(v);
   return {
     name: "toy-constrained",
     upper: (x, y) => half(x.sub(y.y2)).add(half(y.y1.sub(1))),
     lower: (x, y) => half(y.y1.ref).sub(x.mul(y.y1).sum()).add(y.y2.sum()),
     constraint: (x, y) => x.sum().add(y.y1.sum()).add(y.y2.sum()).neg().reshape([1]),
-    init: () => ({ x: full([n], 10), y: { y1: full([n], 10), y2: full([n], 10) } }),
+    init: () => ({ x: full([n], officialStart ? 10 - (10 * n + 20 * n) / n : 10), y: { y1: full([n], 10), y2: full([n], 10) } }),
     evaluate: async (x, y) => {
       const g = await treeToFloat64(x.ref.sum().add(y.y1.ref.sum()).add(y.y2.ref.sum()).neg());
       return { ...(await distanceMetrics(x, y, fill(-0.3), Float64Array.from([...fill(0.7), ...fill(-0.4)]))), constraintViolation: Math.max(0, g[0]) };
