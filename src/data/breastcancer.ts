@@ -6,7 +6,7 @@
  * and the integer target last.
  */
 import fs from "node:fs";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, printable } from "../errors.js";
 
 export const BREAST_CANCER_PATHS = [
   "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv",
@@ -33,7 +33,7 @@ export function parseSklearnCsv(text: string, file: string, name: string): Tabul
   const n = Number(head[0]);
   const d = Number(head[1]);
   if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1) {
-    throw new BilevelInputError(`${file}: bad header '${lines[0]}' (expected n_samples,n_features,class names)`);
+    throw new BilevelInputError(`${file}: bad header '${printable(lines[0], 60)}' (expected n_samples,n_features,class names)`);
   }
   if (lines.length - 1 !== n) throw new BilevelInputError(`${file}: ${lines.length - 1} data rows, header says ${n}`);
   const classNames = head.slice(2);
@@ -44,12 +44,12 @@ export function parseSklearnCsv(text: string, file: string, name: string): Tabul
     if (cells.length !== d + 1) throw new BilevelInputError(`${file}: row ${i + 1} has ${cells.length} fields, expected ${d + 1}`);
     for (let j = 0; j < d; j++) {
       const v = Number(cells[j]);
-      if (cells[j].trim() === "" || !Number.isFinite(v)) throw new BilevelInputError(`${file}: row ${i + 1}, column ${j + 1}: '${cells[j]}' is not a number`);
+      if (cells[j].trim() === "" || !Number.isFinite(v)) throw new BilevelInputError(`${file}: row ${i + 1}, column ${j + 1}: '${printable(cells[j], 30)}' is not a number`);
       X[i * d + j] = v;
     }
     const t = Number(cells[d]);
     if (!Number.isInteger(t) || t < 0 || (classNames.length > 0 && t >= classNames.length)) {
-      throw new BilevelInputError(`${file}: row ${i + 1}: target '${cells[d]}' is not a class index`);
+      throw new BilevelInputError(`${file}: row ${i + 1}: target '${printable(cells[d], 30)}' is not a class index`);
     }
     y[i] = t;
   }

@@ -34,6 +34,7 @@
  * a non-singleton (merely convex) lower level through the averaging; deterministic; memory constant
  * (one extra y-shaped variable v); no coupled constraints (projections onto X and Y are applied).
  */
+import { num, positive, fraction } from "../options.js";
 import { jax, np, taxpy, tdispose, tref, tsqnorm, tsub, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { grads, hvpYY, type Objective } from "../oracles/index.js";
@@ -68,6 +69,7 @@ export const bamm: SolverSpec<typeof bammDefaults> = {
     adaptiveEta: "multiplier step eta_k = ||r||^2 / <r, H r> (official); false: eta0 (k+1)^(-tau/2) lrY",
     eta0: "fixed multiplier step factor (used when adaptiveEta = false)",
   },
+  spec: { mu0: fraction(), p: positive(), tau: num(0), lrY: positive(), lrX: positive(), xPower: num(0), eta0: positive() },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!(o.mu0 >= 0 && o.mu0 < 1)) throw new BilevelInputError(`bamm.mu0: expected a number in [0, 1), got ${o.mu0}`);

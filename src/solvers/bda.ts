@@ -31,6 +31,7 @@
  * Assumptions: deterministic; second order through reverse-mode unrolling (memory grows linearly
  * in T); handles a non-singleton lower level; no coupled constraints (projections onto X, Y applied).
  */
+import { num, positive, fraction, choice, unrolled } from "../options.js";
 import { taxpy, tdispose, tref, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { aggregatedDirection, unrolledHypergrad } from "../oracles/index.js";
@@ -59,6 +60,7 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     schedule: "geometric (BOAT/official code) or harmonic (paper: alpha_t = alpha0 / (t + 1))",
     lrX: "outer step size on x",
   },
+  spec: { T: unrolled(), su: num(0), sl: positive(), alpha0: fraction(), alphaDecay: num(0, 1, { minOpen: true }), schedule: choice("geometric", "harmonic"), lrX: positive() },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!Number.isInteger(o.T) || o.T < 1) throw new BilevelInputError(`bda.T: expected a positive integer, got ${o.T}`);

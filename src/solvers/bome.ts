@@ -30,6 +30,7 @@
  * one-dimensional there and lambda can grow without this bound.) Reaching a given accuracy therefore
  * needs decaying steps (lrDecay < 1) with a floor small enough, and O(1 / (lr_min mu)) steps.
  */
+import { int, num, positive, unrolled } from "../options.js";
 import { np, taxpy, tdispose, tref, tsqnorm, tvdot, type Arr } from "../engine/index.js";
 import { grads, valueGap } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -54,6 +55,7 @@ export const bome: SolverSpec<typeof bomeDefaults> = {
     lrDecayEvery: "period of the step-size decay in outer steps",
     lrMinFactor: "floor of the step-size factor (lr_k >= lrMinFactor * lr)",
   },
+  spec: { T: unrolled(), eta: num(0), innerLr: positive(), lrX: positive(), lrY: positive(), eps: num(0), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(1), lrMinFactor: num(0, 1) },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new BilevelInputError(`solver bome.lrDecay: expected a factor in (0, 1], got ${o.lrDecay}`);

@@ -36,6 +36,7 @@
  * beta = 0.9 (--beta), nu = 0.01 (--nu), lrDecay = 0.2 (StepLR gamma) with lrDecayEvery = 0 (the
  * official StepLR steps once per epoch with step_size = epochs, i.e. it never decays within a run).
  */
+import { int, num, positive, fraction, unrolled } from "../options.js";
 import { np, scalar, taxpy, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { bref, gradientDescent, grads, hvpYY, jvpXY } from "../oracles/index.js";
@@ -76,6 +77,7 @@ export const borep: SolverSpec<typeof borepDefaults> = {
     lrDecay: "StepLR factor applied to lrX every lrDecayEvery steps",
     lrDecayEvery: "StepLR period in outer steps (0 = constant lrX)",
   },
+  spec: { interval: int(1), T: unrolled(0), initSteps: unrolled(0), innerLr: positive(), lrX: positive(), beta: fraction(), nu: positive(), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(0) },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     if (p.innerInit) {

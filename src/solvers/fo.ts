@@ -31,6 +31,7 @@
  * innerLr = 0.1, lrX = 0.1 (library conventions shared with itd; the official code's outer step is
  * meta_step (0.1) x the inner SGD rate (0.005) of its networks, which is specific to them).
  */
+import { positive, unrolled } from "../options.js";
 import { jax, taxpy, tadd, tdispose, tref, tstop, tvdot, type Arr, type Tree } from "../engine/index.js";
 import { gradientDescent, grads, type Objective } from "../oracles/index.js";
 import type { BilevelProblem, SolverSpec } from "../problem.js";
@@ -65,6 +66,7 @@ export const fo: SolverSpec<typeof foDefaults> = {
     innerLr: "inner gradient step size (a problem's innerSteps override it)",
     lrX: "outer step size on x",
   },
+  spec: { T: unrolled(), innerLr: positive(), lrX: positive() },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);

@@ -41,6 +41,7 @@
  * Assumptions: first order (no Hessians); handles a non-singleton lower level and coupled constraints
  * g(x, y) <= 0 (convex in the paper's analysis); deterministic; memory constant (theta, lam, z).
  */
+import { num, positive, unrolled } from "../options.js";
 import { jax, np, taxpy, tdispose, tref, tscale, tsqnorm, tsub, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { gradX, gradY, grads, type Objective } from "../oracles/index.js";
@@ -102,6 +103,7 @@ export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
     lambda0: "initial lambda and z",
     projIters: "surrogate half-space projection sweeps onto g(x, y) <= 0 per step",
   },
+  spec: { alpha: positive(), beta: positive(), eta: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(0, "lambdaMax"), projIters: unrolled(0) },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: true, stochastic: false },
   create(p, o) {
     for (const key of ["alpha", "beta", "eta", "gamma1", "gamma2", "c0", "lambdaMax"] as const) {

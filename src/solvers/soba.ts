@@ -21,6 +21,7 @@
  * Defaults: lrInner = lrX = 0.1 (benchmark_bilevel step_size with outer_ratio 1), innerDecay = 0.4,
  * outerDecay = 0.6 (paper, Theorem 1's rates).
  */
+import { num, positive } from "../options.js";
 import { np, taxpy, tref, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { bref, gradY, grads, hvpYY, jvpXY } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -46,6 +47,7 @@ export const soba: SolverSpec<typeof sobaDefaults> = {
     innerDecay: "rho_k = lrInner / (k+1)^innerDecay",
     outerDecay: "gamma_k = lrX / (k+1)^outerDecay",
   },
+  spec: { lrInner: positive(), lrX: positive(), innerDecay: num(0), outerDecay: num(0) },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);

@@ -36,6 +36,7 @@
  * FO, and its Omniglot grid uses fixed 0.1 / 0.2 / 1); horizon = 1000 (the run length the ramp is
  * stretched over; the official code uses its meta_iters; set it to your number of steps).
  */
+import { num, positive, unrolled } from "../options.js";
 import { mulberry32, np, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
 import { gradientDescent, unrolledHypergrad, type Objective } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -74,6 +75,7 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     exactProb: "q >= 0: fixed probability of an exact (unrolled) step; q < 0: q_k = (k/horizon)^(-q) (official adaptive rule)",
     horizon: "steps over which the adaptive q_k ramps up to 1 (exactProb < 0)",
   },
+  spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrPower: num(0), exactProb: num(-Infinity, 1), horizon: positive() },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     if (!(o.exactProb <= 1)) throw new BilevelInputError(`solver ufo.exactProb: expected a probability <= 1 (or a negative power), got ${o.exactProb}`);
