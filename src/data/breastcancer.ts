@@ -37,6 +37,9 @@ export function parseSklearnCsv(text: string, file: string, name: string): Tabul
   }
   if (lines.length - 1 !== n) throw new BilevelInputError(`${file}: ${lines.length - 1} data rows, header says ${n}`);
   const classNames = head.slice(2);
+  // Every row must have d + 1 fields: check the first before allocating n x d (a header can claim any d).
+  const first = lines[1].split(",").length;
+  if (first !== d + 1) throw new BilevelInputError(`${file}: row 1 has ${first} fields, expected ${d + 1}`);
   const X = new Float64Array(n * d);
   const y = new Uint8Array(n);
   for (let i = 0; i < n; i++) {

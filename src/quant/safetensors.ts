@@ -94,14 +94,15 @@ export function parseSafetensors(buf: Uint8Array, where = "safetensors"): Safete
     fail(where, `bad header: not valid UTF-8 JSON (${printable((e as Error).message, 60)})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) fail(where, `bad header: expected a JSON object, got ${Array.isArray(header) ? "an array" : header === null ? "null" : typeof header}`);
+  // The header's own key order (Object.keys would move integer-like names such as "0" first).
+  const keys = topLevelKeys(text);
   const seen = new Set<string>();
-  for (const k of topLevelKeys(text)) {
+  for (const k of keys) {
     if (seen.has(k)) fail(where, `bad header: tensor ${q(k)} appears twice`);
     seen.add(k);
   }
   const data = buf.subarray(8 + n);
   const out: SafetensorsFile = { metadata: null, tensors: new Map() };
-  const keys = Object.keys(header as object);
   const spans: { name: string; b: number; e: number }[] = [];
   keys.forEach((name, idx) => {
     const v = (header as Record<string, unknown>)[name];
@@ -173,9 +174,8 @@ export function serializeSafetensors(f: SafetensorsFile): Uint8Array {
     off += want;
   }
   if (f.metadata) entries.splice(Math.min(f.metadataIndex ?? 0, entries.length), 0, ["__metadata__", f.metadata]);
-  const obj: Record<string, unknown> = {};
-  for (const [k, v] of entries) obj[k] = v;
-  let json = JSON.stringify(obj);
+  // Written key by key: an object literal would reorder integer-like tensor names.
+  let json = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`;
   const enc = new TextEncoder();
   let head = enc.encode(json);
   const pad = (8 - (head.length % 8)) % 8;
