@@ -234,3 +234,56 @@ test("train-lm --force replaces a model folder with one consistent set (README, 
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8")).n_embd, 16);
   assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith(".model-replace")), [], "no temporary or old folder left");
 });
+
+test("fsio: probes refuse /proc, devices, folders and missing parents in one line and leave no probe file", async () => {
+  const { probeWritable, probeWritableDir, mkdirs } = await import("../src/node/fsio.js");
+  const { BilevelInputError } = await import("../src/errors.js");
+  const refused = (fn: () => void, re: RegExp) =>
+    assert.throws(fn, (e: unknown) => e instanceof BilevelInputError && re.test(e.message) && !e.message.includes("\n"), String(re));
+  refused(() => probeWritable("/proc/x", "--json"), /^--json \/proc\/x: cannot write there \(ENOENT/);
+  refused(() => probeWritable("/dev/full", "--json"), /^--json \/dev\/full: cannot write there \(not a regular file\)/);
+  refused(() => probeWritable(T("a-folder"), "--json"), /is a directory/);
+  refused(() => probeWritable(T("missing", "r.json"), "--json"), /ENOENT/);
+  refused(() => probeWritable(T("keep.json", "r.json"), "--json"), /ENOTDIR/);
+  refused(() => probeWritableDir("/proc/q/r", "--out"), /^--out \/proc\/q\/r: cannot write there/);
+  refused(() => probeWritableDir(T("keep.json"), "--out"), /not a directory/);
+  assert.throws(() => mkdirs("/proc/a/b"), /ENOENT/); // one level at a time: no endless recursive mkdir
+  probeWritable(T("fresh.json"), "--json");
+  probeWritableDir(T("fresh-dir", "sub"), "--out");
+  assert.ok(fs.statSync(T("fresh-dir", "sub")).isDirectory());
+  assert.ok(!fs.existsSync(T("fresh.json")));
+  assert.deepEqual(fs.readdirSync(T("fresh-dir", "sub")), []);
+  assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith(".bilevel-write-test")), []);
+});
+
+test("fsio: writeFileAtomic replaces regular files only; writeDirAtomic keeps the old folder on failure and without force", async () => {
+  const { writeFileAtomic, writeDirAtomic } = await import("../src/node/fsio.js");
+  const { BilevelInputError, BilevelRunError } = await import("../src/errors.js");
+  const f = T("atomic.json");
+  writeFileAtomic(f, "one\n");
+  writeFileAtomic(f, "two\n");
+  assert.equal(fs.readFileSync(f, "utf8"), "two\n");
+  // a FIFO (like /dev/full, not a regular file) is never renamed over
+  const fifo = T("a-fifo");
+  await new Promise<void>((resolve, reject) => execFile("mkfifo", [fifo], (e) => (e ? reject(e) : resolve())));
+  assert.throws(() => writeFileAtomic(fifo, "x", "--json"), (e: unknown) => e instanceof BilevelRunError && /--json .*a-fifo: cannot write \(not a regular file\); nothing written/.test(e.message));
+  assert.ok(fs.statSync(fifo).isFIFO());
+  assert.throws(() => writeFileAtomic(T("missing", "x.json"), "x"), (e: unknown) => e instanceof BilevelRunError && /ENOENT/.test(e.message));
+
+  const dir = T("set");
+  await writeDirAtomic(dir, "--out", (d) => fs.writeFileSync(path.join(d, "a.txt"), "v1"));
+  assert.equal(fs.readFileSync(path.join(dir, "a.txt"), "utf8"), "v1");
+  await assert.rejects(writeDirAtomic(dir, "--out", (d) => fs.writeFileSync(path.join(d, "a.txt"), "v2")), (e: unknown) => e instanceof BilevelInputError && /already exists; pass --force/.test(e.message));
+  await assert.rejects(
+    writeDirAtomic(dir, "--out", (d) => {
+      fs.writeFileSync(path.join(d, "a.txt"), "half");
+      throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    }, { force: true }),
+    (e: unknown) => e instanceof BilevelRunError && /--out .*set: cannot write \(ENOSPC.*\); the previous folder is unchanged/.test(e.message),
+  );
+  assert.deepEqual(fs.readdirSync(dir), ["a.txt"]);
+  assert.equal(fs.readFileSync(path.join(dir, "a.txt"), "utf8"), "v1");
+  await writeDirAtomic(dir, "--out", (d) => fs.writeFileSync(path.join(d, "b.txt"), "v2"), { force: true });
+  assert.deepEqual(fs.readdirSync(dir), ["b.txt"]);
+  assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith(".set.") || n.startsWith(".atomic.json")), [], "no temporary or old copies left");
+});
