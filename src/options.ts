@@ -98,7 +98,10 @@ function violates(c: OptionCheck, v: OptionValue, all: Options): string | null {
   const what = isInt ? "an integer" : "a number";
   const hasLo = lo !== -Infinity;
   const hasHi = hi !== Infinity;
-  if (hasLo && hasHi && isInt && !c.minOpen && !c.maxOpen) return `an integer from ${loS} to ${hiS}`;
+  if (hasLo && hasHi && isInt && !c.minOpen && !c.maxOpen) {
+    if ((lo === 0 || lo === 1) && typeof c.min !== "string") return `a ${lo === 0 ? "non-negative" : "positive"} integer <= ${hiS}`;
+    return `an integer from ${loS} to ${hiS}`;
+  }
   if (hasLo && hasHi) return `${what} in ${c.minOpen ? "(" : "["}${loS}, ${hiS}${c.maxOpen ? ")" : "]"}`;
   if (hasLo && lo === 0 && typeof c.min !== "string") return `a ${c.minOpen ? "positive" : "non-negative"} ${isInt ? "integer" : "number"}`;
   if (hasLo && lo === 1 && isInt && !c.minOpen && typeof c.min !== "string") return "a positive integer";

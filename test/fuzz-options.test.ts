@@ -82,8 +82,8 @@ test("fuzz resolveOptions: unknown keys (incl. __proto__, constructor) and ill-t
   for (const bad of ['{"__proto__": 1}', '{"constructor": 1}', '{"toString": 1}']) {
     assert.throws(() => resolveOptions("solver x", defaults, JSON.parse(bad), spec), /solver x: unknown option/, bad);
   }
-  assert.throws(() => resolveOptions("solver x", defaults, { truncate: 11 }, spec), /solver x\.truncate: expected an integer from 0 to T = 10, got 11/);
-  assert.throws(() => resolveOptions("solver x", defaults, { T: 1.5 }, spec), /solver x\.T: expected an integer from 1 to 100, got 1\.5/);
+  assert.throws(() => resolveOptions("solver x", defaults, { truncate: 11 }, spec), /solver x\.truncate: expected a non-negative integer <= T = 10, got 11/);
+  assert.throws(() => resolveOptions("solver x", defaults, { T: 1.5 }, spec), /solver x\.T: expected a positive integer <= 100, got 1\.5/);
   assert.throws(() => resolveOptions("solver x", defaults, { T: "10" } as never, spec), /solver x\.T: expected a number, got "10"/);
 });
 
