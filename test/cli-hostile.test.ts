@@ -149,7 +149,7 @@ const cases: Case[] = [
   { name: "train-lm --ctx 100000 is a size error, not an internal error", args: ["train-lm", "--out", T("lm-big"), "--ctx", "100000"], code: 2, message: /a training step needs about [\d.e+]+ GiB \(ctx 100000.*use a smaller ctx or batch/, fast: true, absent: [T("lm-big")] },
   // integers, seeds, unknown keys
   { name: "bome T=1.5", args: ["run", "toy-sc", "--solver", "bome", "--set", "T=1.5"], code: 2, message: /solver bome\.T: expected a positive integer <= 5000 .*got 1\.5/, fast: true },
-  { name: "bome T=-3", args: ["run", "toy-sc", "--solver", "bome", "--set", "T=-3"], code: 2, message: /solver bome\.T: expected an integer .*got -3/, fast: true },
+  { name: "bome T=-3", args: ["run", "toy-sc", "--solver", "bome", "--set", "T=-3"], code: 2, message: /solver bome\.T: expected a positive integer <= 5000 .*got -3/, fast: true },
   { name: "itd truncate=100 > T", args: ["run", "toy-sc", "--solver", "itd", "--set", "truncate=100"], code: 2, message: /solver itd\.truncate: expected a non-negative integer <= T = 40, got 100/, fast: true },
   { name: "itd truncate=-5", args: ["run", "toy-sc", "--solver", "itd", "--set", "truncate=-5"], code: 2, message: /solver itd\.truncate: .*got -5/, fast: true },
   { name: "aid-cg iters=1.5", args: ["run", "toy-sc", "--solver", "aid-cg", "--set", "iters=1.5"], code: 2, message: /solver aid-cg\.iters: expected a positive integer <= 500/, fast: true },
