@@ -5,7 +5,7 @@
  */
 import { engineInfo, initEngine, tdispose, type FloatDtype, type Tree } from "./engine/index.js";
 import { BilevelInputError } from "./errors.js";
-import { parseOptionValue, resolveOptions } from "./options.js";
+import { expectInt, expectPositive, expectSeed, parseOptionValue, resolveOptions, shown } from "./options.js";
 import type { BilevelProblem, OptionValue, Options, SolverSpec, TaskSpec } from "./problem.js";
 import { solve, type HistoryPoint, type Progress, type SolveResult } from "./run.js";
 import { getSolver } from "./solvers/registry.js";
@@ -104,7 +104,9 @@ export function resolveExperiment(opts: Pick<RunTaskOptions, "task" | "solver" |
   const taskSet: Options = {};
   const known = () =>
     `solver ${solver.name}: ${Object.keys(solver.defaults).join(", ") || "none"}; task ${task.name}: ${Object.keys(task.defaults).join(", ") || "none"}`;
-  for (const [rawKey, raw] of Object.entries(opts.set ?? {})) {
+  const set = opts.set ?? {};
+  if (set === null || typeof set !== "object" || Array.isArray(set)) throw new BilevelInputError(`set: expected an object of key: "value" strings, got ${shown(set)}`);
+  for (const [rawKey, raw] of Object.entries(set)) {
     let key = rawKey;
     let side: "solver" | "task" | null = null;
     if (key.startsWith("solver.")) [side, key] = ["solver", key.slice(7)];
@@ -123,10 +125,9 @@ export function resolveExperiment(opts: Pick<RunTaskOptions, "task" | "solver" |
     const def: OptionValue = side === "solver" ? solver.defaults[key] : task.defaults[key];
     (side === "solver" ? solverSet : taskSet)[key] = parseOptionValue(rawKey, raw, def);
   }
-  const solverOptions = resolveOptions(`solver ${solver.name}`, solver.defaults, { ...tuned, ...solverSet });
-  const taskOptions = resolveOptions(`task ${task.name}`, task.defaults, taskSet);
-  const steps = opts.steps ?? tunedSteps ?? task.steps;
-  if (!Number.isInteger(steps) || steps < 0) throw new BilevelInputError(`steps: expected a non-negative integer, got ${steps}`);
+  const solverOptions = resolveOptions(`solver ${solver.name}`, solver.defaults, { ...tuned, ...solverSet }, solver.spec);
+  const taskOptions = resolveOptions(`task ${task.name}`, task.defaults, taskSet, task.spec);
+  const steps = expectInt("steps", opts.steps ?? tunedSteps ?? task.steps, 0);
   return { task, solver, solverOptions, taskOptions, steps };
 }
 
@@ -145,17 +146,12 @@ export function flatOptions(solverOptions: Options, taskOptions: Options): Optio
  */
 export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
   const ex = resolveExperiment(opts);
-  const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new BilevelInputError(`seed: expected a non-negative integer, got ${seed}`);
+  const seed = expectSeed("seed", opts.seed ?? 0);
   if (opts.dtype !== undefined && opts.dtype !== "float32" && opts.dtype !== "float64") {
     throw new BilevelInputError(`dtype: expected float32 or float64, got '${String(opts.dtype)}'`);
   }
-  if (opts.timeLimit !== undefined && !(Number.isFinite(opts.timeLimit) && opts.timeLimit > 0)) {
-    throw new BilevelInputError(`timeLimit: expected a positive number of seconds, got ${opts.timeLimit}`);
-  }
-  if (opts.evalEvery !== undefined && !(Number.isInteger(opts.evalEvery) && opts.evalEvery >= 1)) {
-    throw new BilevelInputError(`evalEvery: expected a positive integer, got ${opts.evalEvery}`);
-  }
+  if (opts.timeLimit !== undefined) expectPositive("timeLimit", opts.timeLimit, " of seconds");
+  if (opts.evalEvery !== undefined) expectInt("evalEvery", opts.evalEvery, 1);
   await initEngine(opts.dtype ? { dtype: opts.dtype } : {});
   let problem: BilevelProblem;
   try {

@@ -50,6 +50,30 @@ export type OptionValue = number | boolean | string;
 /** A flat map of hyperparameters. */
 export type Options = Record<string, OptionValue>;
 
+/**
+ * A declarative check of one option value, made with the helpers of src/options.ts (`int`, `num`,
+ * `positive`, `choice`) and applied by `resolveOptions` to every resolved value (defaults, a task's
+ * tuned defaults and user overrides alike).
+ */
+export interface OptionCheck {
+  /** `int`: a (safe) integer; `num`: a finite number; `choice`: one of `choices`. */
+  kind: "int" | "num" | "choice";
+  /** Smallest allowed value, or the name of another option of the same owner whose value is the bound. */
+  min?: number | string;
+  /** Largest allowed value, or the name of another option (e.g. itd's `truncate` <= `T`). */
+  max?: number | string;
+  /** `min` / `max` themselves are excluded. */
+  minOpen?: boolean;
+  maxOpen?: boolean;
+  /** The allowed strings of a `choice`. */
+  choices?: readonly string[];
+  /** Why the bound, shown in the error (e.g. the reason of an unrolling cap). */
+  why?: string;
+}
+
+/** Checks for some or all options of a solver or task, keyed like its `defaults`. */
+export type OptionSpecs<O extends Options = Options> = Partial<Record<keyof O & string, OptionCheck>>;
+
 /** What a solver can handle; shown by `bilevel list` and used to check problems before running. */
 export interface Capabilities {
   /** Uses second-order products (Hessian- or Jacobian-vector) of f. */
@@ -90,6 +114,8 @@ export interface SolverSpec<O extends Options = Options> {
   defaults: O;
   /** One line per hyperparameter. */
   help: Record<keyof O & string, string>;
+  /** Type and range of hyperparameters (integers, bounds, choices), checked when options are resolved. */
+  spec?: OptionSpecs<O>;
   capabilities: Capabilities;
   /** Bind to a problem with fully resolved options. */
   create(problem: BilevelProblem, opts: O): SolverInstance;
@@ -102,6 +128,8 @@ export interface TaskSpec<O extends Options = Options> {
   /** Task options (sizes, data choices) with defaults. */
   defaults: O;
   help: Record<keyof O & string, string>;
+  /** Type and range of task options (sizes are integers >= 1, ...), checked when options are resolved. */
+  spec?: OptionSpecs<O>;
   /** Outer steps a run uses when the user gives none. */
   steps: number;
   /** Solver hyperparameters tuned for this task (applied over the solver's own defaults). */

@@ -5,7 +5,7 @@
  */
 import { jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type Arr, type Tree } from "./engine/index.js";
 import { BilevelInputError } from "./errors.js";
-import { resolveOptions } from "./options.js";
+import { expectInt, expectPositive, expectSeed, resolveOptions, shown } from "./options.js";
 import type { BilevelProblem, Options, SolverSpec } from "./problem.js";
 import { getSolver } from "./solvers/registry.js";
 import { isPreferenceProblem } from "./rl/preference-problem.js";
@@ -76,6 +76,42 @@ function checkScalar(what: string, a: Arr): Arr {
   return a.reshape([]);
 }
 
+/**
+ * Check a problem at its starting point before a solver compiles anything: `upper` and `lower` must run
+ * on `init(seed)` and return scalars. A shape mismatch between init and the objectives (a raw engine
+ * TypeError otherwise, deep inside a compiled gradient) becomes one line naming the function.
+ */
+function checkProblem(p: BilevelProblem, seed: number): void {
+  for (const fn of ["upper", "lower", "init"] as const) {
+    if (typeof p[fn] !== "function") throw new BilevelInputError(`problem.${fn}: expected a function, got ${shown(p[fn])}`);
+  }
+  let start: { x: Tree; y: Tree };
+  try {
+    start = p.init(seed);
+  } catch (e) {
+    if (e instanceof BilevelInputError) throw e;
+    throw new BilevelInputError(`problem.init(${seed}) failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    for (const fn of ["upper", "lower"] as const) {
+      let v: unknown;
+      try {
+        v = p[fn](tref(start.x), tref(start.y));
+      } catch (e) {
+        if (e instanceof BilevelInputError) throw e;
+        throw new BilevelInputError(`problem.${fn} fails at the starting point (do the shapes of init's x and y match the objective?): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (v === null || typeof v !== "object" || !Array.isArray((v as Arr).shape)) {
+        throw new BilevelInputError(`problem.${fn}: expected a scalar array, got ${shown(v)}`);
+      }
+      checkScalar(`problem.${fn}`, v as Arr).dispose();
+    }
+  } finally {
+    tdispose(start.x);
+    tdispose(start.y);
+  }
+}
+
 /** F, f and task metrics at (x, y); borrows x and y. */
 async function evaluateAt(p: BilevelProblem, x: Tree, y: Tree, step: number, seconds: number): Promise<HistoryPoint> {
   const upper = await toNumber(checkScalar("problem.upper", p.upper(tref(x), tref(y))));
@@ -97,16 +133,19 @@ function nonFinite(pt: Record<string, number>): string | null {
  */
 export async function solve(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
   const spec = typeof solver === "string" ? getSolver(solver) : solver;
-  const steps = opts.steps ?? 1000;
-  if (!Number.isInteger(steps) || steps < 0) throw new BilevelInputError(`steps: expected a non-negative integer, got ${steps}`);
-  const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new BilevelInputError(`seed: expected an integer, got ${seed}`);
-  const evalEvery = opts.evalEvery ?? Math.max(1, Math.round(steps / 20));
-  if (!Number.isInteger(evalEvery) || evalEvery < 1) throw new BilevelInputError(`evalEvery: expected a positive integer, got ${evalEvery}`);
-  const options = resolveOptions(`solver ${spec.name}`, spec.defaults, opts.options);
+  if (opts === null || typeof opts !== "object") throw new BilevelInputError(`solve options: expected an object, got ${shown(opts)}`);
+  const steps = expectInt("steps", opts.steps ?? 1000, 0);
+  const seed = expectSeed("seed", opts.seed ?? 0);
+  const evalEvery = expectInt("evalEvery", opts.evalEvery ?? Math.max(1, Math.round(steps / 20)), 1);
+  if (opts.timeLimit !== undefined) expectPositive("timeLimit", opts.timeLimit, " of seconds");
+  for (const cb of ["onProgress", "onStep"] as const) {
+    if (opts[cb] !== undefined && typeof opts[cb] !== "function") throw new BilevelInputError(`${cb}: expected a function, got ${shown(opts[cb])}`);
+  }
+  const options = resolveOptions(`solver ${spec.name}`, spec.defaults, opts.options, spec.spec);
   if (isPreferenceProblem(problem) && !spec.capabilities.preference) {
     throw new BilevelInputError(`solver ${spec.name}: problem ${problem.name} is a preference-based reward-design (PARL) problem; use a solver with the preference capability (aparl, pebble)`);
   }
+  checkProblem(problem, seed);
   const inst = spec.create(problem, options);
 
   const start = problem.init(seed);

@@ -6,7 +6,9 @@
  */
 import cliProgress from "cli-progress";
 import { BilevelInputError } from "../errors.js";
-import { checkOutDir, runBench, summarize, plotMetrics, writeBench, type BenchTarget } from "../report/index.js";
+import { runTask } from "../experiment.js";
+import { probeWritableDir } from "../node/fsio.js";
+import { checkBench, runBench, setFor, summarize, plotMetrics, writeBench, type BenchTarget } from "../report/index.js";
 
 export interface BenchFlags {
   solvers: string;
@@ -29,6 +31,15 @@ function parseTarget(s: string): BenchTarget {
     throw new BilevelInputError(`--target ${s}: expected metric=value with a number, e.g. testAccuracy=0.88`);
   }
   return { metric, value };
+}
+
+/** Throw unless the task reports `target.metric` (one evaluation at the starting point of seed 0). */
+async function checkTargetMetric(task: string, solver: string, set: Record<string, string>, target: BenchTarget): Promise<void> {
+  const { record } = await runTask({ task, solver, set, steps: 0, seed: 0 });
+  const known = Object.keys(record.history[0] ?? {}).filter((k) => k !== "step" && k !== "seconds");
+  if (!known.includes(target.metric)) {
+    throw new BilevelInputError(`--target ${target.metric}: task ${task} does not report '${target.metric}' (it reports: ${known.join(", ")})`);
+  }
 }
 
 /** Shell-quote one argument for the report's command line. */
@@ -54,8 +65,12 @@ export async function benchCommand(
   if (solverList.length === 0) throw new BilevelInputError(`--solvers '${f.solvers}': expected a comma-separated list of solver names (see \`bilevel list\`)`);
   const set = parseSets(f.set ?? []);
   const target = f.target !== undefined ? parseTarget(f.target) : undefined;
+  // All input before any folder is made or any run spent: the task, solvers and --set values, then the
+  // --target metric (read from an evaluation at the starting point, 0 steps), then the output folder.
+  checkBench({ task, solvers: solverList, steps: f.steps, seeds: f.seeds, timeLimit: f.timeLimit, set, target });
+  if (target) await checkTargetMetric(task, solverList[0], setFor(solverList[0], solverList, set), target);
   const out = f.out ?? `bench-${task}`;
-  checkOutDir(out);
+  probeWritableDir(out, "--out");
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   try {

@@ -3,33 +3,60 @@
  * and save it (config.json, model.safetensors, train-log.json) for `bilevel quantize`.
  *
  *     bilevel train-lm --out DIR [--layers 8] [--d 128] [--heads 4] [--ctx 128] [--batch 16] [--lr 2e-3]
- *                      [--warmup 30] [--time-budget 600] [--steps N] [--seed 0] [--eval-every 50] [--quiet]
+ *                      [--warmup 30] [--time-budget 600] [--steps N] [--seed 0] [--eval-every 50] [--force] [--quiet]
+ *
+ * An existing --out folder is refused without --force; the model is written as one set (config.json,
+ * model.safetensors, train-log.json, README.md) into a temporary folder that is then renamed into place.
  */
 import { Command } from "commander";
 import { intArg, positiveNumber } from "./args.js";
 import fs from "node:fs";
 import path from "node:path";
 import { initEngine, engineInfo } from "../engine/index.js";
-import { BilevelInputError } from "../errors.js";
+import { checkDirTarget, writeDirAtomic, writeFileAtomic } from "../node/fsio.js";
 import { disposeWeights, saveModel } from "../quant/model.js";
-import { trainLM, type TrainOptions } from "../quant/train.js";
+import { checkTrainOptions, trainLM, type TrainLog, type TrainOptions } from "../quant/train.js";
 
 
 /** The flags of `train-lm`: the trainer's options (same names) plus the output folder. */
 interface TrainLmFlags extends Pick<TrainOptions, "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
   out: string;
   quiet?: boolean;
+  force?: boolean;
+}
+
+/** The README.md written next to a trained model: what it is, how it was trained, what it reached. */
+function modelReadme(dir: string, log: TrainLog): string {
+  const c = log.config;
+  const o = log.options;
+  const flags = ["layers", "d", "heads", "ctx", "batch", "lr", "warmup", "timeBudget", "steps", "seed"]
+    .filter((k) => o[k] !== undefined && o[k] !== null)
+    .map((k) => `--${k.replace(/[A-Z]/g, (ch) => "-" + ch.toLowerCase())} ${String(o[k])}`)
+    .join(" ");
+  return [
+    `# ${path.basename(dir)}: a byte-level GPT-2-layout LM trained on IMDb review text`,
+    "",
+    "Written by `bilevel train-lm` together with config.json, model.safetensors and train-log.json (one set).",
+    "",
+    `- Size: ${c.nLayer} blocks, d ${c.nEmbd}, ${c.nHead} heads, context ${c.nPositions}; ${log.params} parameters (float32).`,
+    `- Trained with: \`bilevel train-lm --out ${dir} ${flags}\``,
+    `- ${log.steps} steps in ${log.seconds} s (${log.msPerStep} ms/step, ${log.tokensPerSecond} bytes/s), ${log.engine}.`,
+    `- Result: held-out loss ${log.finalValLoss} nats/byte (perplexity ${log.finalValPerplexity}) on ${log.valTokens} held-out bytes;` +
+      ` unigram baseline ${log.unigramValLoss}; last-20-step train loss ${log.finalTrainLoss}.`,
+    "",
+  ].join("\n");
 }
 
 /** Run `train-lm`; resolves to the exit code. */
 export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
-  const out = path.resolve(f.out);
-  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new BilevelInputError(`--out ${f.out}: exists and is not a directory`);
+  const { out: outFlag, quiet, force, ...trainOptions } = f;
+  checkTrainOptions(trainOptions); // bad sizes before anything is made or trained
+  checkDirTarget(outFlag, "--out", { force }); // an existing model is kept unless --force; the parent must be writable
+  const out = path.resolve(outFlag);
   await initEngine({ dtype: "float32" });
   const say = (s: string) => {
-    if (!f.quiet) process.stdout.write(s + "\n");
+    if (!quiet) process.stdout.write(s + "\n");
   };
-  const { out: _out, quiet: _quiet, ...trainOptions } = f;
   const { config, weights, log } = await trainLM({
     ...trainOptions,
     onProgress: (p) => {
@@ -38,14 +65,26 @@ export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
       }
     },
   });
-  await saveModel(out, config, weights);
   const info = engineInfo();
   log.engine = `jax-js ${info.jax} ${info.device} ${info.dtype}, ${info.threads} thread(s)`;
-  fs.writeFileSync(path.join(out, "train-log.json"), JSON.stringify(log, null, 2) + "\n");
-  disposeWeights(weights);
+  try {
+    // config, weights, log and README as one set: written into a temporary folder, then renamed into place
+    await writeDirAtomic(
+      outFlag,
+      "--out",
+      async (tmp) => {
+        await saveModel(tmp, config, weights);
+        writeFileAtomic(path.join(tmp, "train-log.json"), JSON.stringify(log, null, 2) + "\n");
+        writeFileAtomic(path.join(tmp, "README.md"), modelReadme(outFlag, log));
+      },
+      { force },
+    );
+  } finally {
+    disposeWeights(weights);
+  }
   say(
     [
-      `saved ${path.join(out, "model.safetensors")} (${fs.statSync(path.join(out, "model.safetensors")).size} bytes, ${log.params} parameters)`,
+      `saved ${path.join(out, "model.safetensors")} (${fs.statSync(path.join(out, "model.safetensors")).size} bytes, ${log.params} parameters) with config.json, train-log.json and README.md`,
       `  steps ${log.steps}, ${log.seconds} s, ${log.msPerStep} ms/step, ${log.tokensPerSecond} tokens/s`,
       `  train loss ${log.finalTrainLoss}, validation loss ${log.finalValLoss} nats/byte (perplexity ${log.finalValPerplexity}) on ${log.valTokens} held-out bytes`,
       `  unigram baseline ${log.unigramLoss} (train entropy), ${log.unigramValLoss} (held-out cross-entropy)`,
@@ -69,8 +108,9 @@ export function registerLmCommands(program: Command, setCode: (code: number) => 
     .option("--warmup <N>", "warm-up steps (default 30)", intArg("warmup", 0))
     .option("--time-budget <SECONDS>", "training time budget (default 600)", positiveNumber("time-budget"))
     .option("--steps <N>", "stop after N steps (default: only the time budget)", intArg("steps", 1))
-    .option("--seed <S>", "seed (default 0)", intArg("seed", 0))
+    .option("--seed <S>", "seed (default 0)", intArg("seed", 0, 2 ** 32 - 1))
     .option("--eval-every <N>", "validate every N steps (default 50)", intArg("eval-every", 1))
+    .option("--force", "replace an existing --out folder (only after the new model is complete)")
     .option("--quiet", "no progress lines")
     .action(async (f: TrainLmFlags) => {
       setCode(await trainLmCommand(f));

@@ -16,20 +16,23 @@ import cliProgress from "cli-progress";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BilevelInputError } from "../errors.js";
-import { runTask, type RunRecord } from "../experiment.js";
+import { BilevelInputError, BilevelRunError, printable } from "../errors.js";
+import { resolveExperiment, runTask, type RunRecord } from "../experiment.js";
+import { probeWritable, writeFileAtomic } from "../node/fsio.js";
+import { SEED_MAX } from "../options.js";
 import type { FloatDtype } from "../engine/index.js";
 import { solvers } from "../solvers/registry.js";
 import { tasks } from "../tasks/index.js";
 import { benchCommand, type BenchFlags } from "./bench.js";
-import { intArg, positiveNumber } from "./args.js";
+import { intArg, parseSets, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
 import { addQuantizeCommand } from "./quantize.js";
 
 /** Exit code 2: bad input. */
 class UsageError extends BilevelInputError {}
 
-const oneLine = (s: string) => s.replace(/\s*\n\s*/g, " ").trim();
+/** One terminal line: newlines folded, control characters and other unprintable text escaped. */
+const oneLine = (s: string) => printable(s.replace(/\s*\n\s*/g, " ").trim(), 2000);
 
 function fail(err: unknown): number {
   if (err instanceof CommanderError) {
@@ -40,48 +43,13 @@ function fail(err: unknown): number {
   }
   const e = err instanceof Error ? err : new Error(String(err));
   const input = e instanceof BilevelInputError;
+  const runFailure = e instanceof BilevelRunError || e.name === "DivergenceError";
   const msg = oneLine(e.message || e.name);
-  process.stderr.write(`bilevel: error: ${input ? msg : `internal error: ${msg}`}\n`);
+  process.stderr.write(`bilevel: error: ${input || runFailure ? msg : `internal error: ${msg}`}\n`);
   if (process.env.BILEVEL_DEBUG === "1" && e.stack) process.stderr.write(`${e.stack}\n`);
   return input ? 2 : 1;
 }
 
-
-/** Parse `key=value` strings; later keys win. */
-function parseSets(items: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const it of items) {
-    const i = it.indexOf("=");
-    if (i <= 0) throw new UsageError(`--set ${it}: expected key=value`);
-    out[it.slice(0, i).trim()] = it.slice(i + 1);
-  }
-  return out;
-}
-
-/** Fail early (before a long run) when FILE cannot be written. */
-function checkWritable(file: string): void {
-  const abs = path.resolve(file);
-  let st: fs.Stats | undefined;
-  try {
-    st = fs.statSync(abs);
-  } catch {
-    st = undefined;
-  }
-  try {
-    if (st) {
-      if (st.isDirectory()) throw new Error("is a directory");
-      fs.accessSync(abs, fs.constants.W_OK);
-    } else {
-      const dir = path.dirname(abs);
-      if (!fs.existsSync(dir)) throw new Error(`directory ${dir} does not exist`);
-      if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
-      fs.accessSync(dir, fs.constants.W_OK);
-    }
-  } catch (e) {
-    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
-    throw new UsageError(`--json ${file}: cannot write there (${why})`);
-  }
-}
 
 const fmt = (v: unknown): string => {
   if (typeof v !== "number") return String(v);
@@ -112,7 +80,8 @@ interface RunFlags {
 
 async function runCommand(taskName: string, f: RunFlags): Promise<number> {
   const set = parseSets(f.set ?? []);
-  if (f.json !== undefined) checkWritable(f.json);
+  resolveExperiment({ task: taskName, solver: f.solver, steps: f.steps, set }); // bad names and values before any probe or work
+  if (f.json !== undefined) probeWritable(f.json, "--json");
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   let upper = "";
@@ -146,7 +115,7 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
     });
     (bar as cliProgress.SingleBar | null)?.stop();
     bar = null;
-    if (f.json !== undefined) fs.writeFileSync(f.json, JSON.stringify(record, null, 2) + "\n");
+    if (f.json !== undefined) writeFileAtomic(f.json, JSON.stringify(record, null, 2) + "\n", "--json");
     if (!f.quiet) process.stdout.write(summary(record));
     if (record.status === "diverged") {
       process.stderr.write(`bilevel: error: ${oneLine(record.error ?? "the run diverged")}\n`);
@@ -223,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<task>", "task name (see `bilevel list`)")
     .requiredOption("--solver <name>", "solver name (see `bilevel list`)")
     .option("--steps <N>", "outer steps (default: the task's)", intArg("steps", 0))
-    .option("--seed <S>", "seed (default 0)", intArg("seed", 0))
+    .option("--seed <S>", "seed (default 0)", intArg("seed", 0, SEED_MAX))
     .option("--set <key=value...>", "solver or task option (repeatable; solver.key / task.key when both have key)")
     .option("--json <FILE>", "write the JSON result record to FILE")
     .option("--quiet", "no progress bar, no summary")

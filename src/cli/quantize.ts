@@ -17,6 +17,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { initEngine } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
+import { probeWritable, probeWritableDir, writeFileAtomic } from "../node/fsio.js";
 import { loadModel, disposeWeights, perplexity } from "../quant/model.js";
 import { heldOutTokens, calibrationTokens } from "../quant/text.js";
 import { allocate, demoteCountOf, isOrder, ORDERS, type Order } from "../quant/allocate.js";
@@ -91,25 +92,13 @@ function parseOrders(s: string | undefined): Order[] {
   return [...new Set(out)] as Order[];
 }
 
-function writable(file: string, flag: string, dir = false): void {
-  const abs = path.resolve(file);
-  const parent = dir ? abs : path.dirname(abs);
-  try {
-    if (dir) fs.mkdirSync(abs, { recursive: true });
-    fs.accessSync(parent, fs.constants.W_OK);
-    if (!dir && fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new Error("is a directory");
-  } catch (e) {
-    throw new BilevelInputError(`${flag} ${file}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
 /** Run `bilevel quantize [sweep]`; resolves to the exit code. */
 export async function quantizeCommand(mode: string | undefined, f: QuantizeFlags): Promise<number> {
   checkFlags(mode, f);
   const orders = mode === "sweep" ? parseOrders(f.orders) : [];
-  if (f.json !== undefined) writable(f.json, "--json");
-  if (f.out !== undefined) writable(f.out, "--out", true);
-  if (f.save !== undefined) writable(f.save, "--save", true);
+  if (f.json !== undefined) probeWritable(f.json, "--json");
+  if (f.out !== undefined) probeWritableDir(f.out, "--out");
+  if (f.save !== undefined) probeWritableDir(f.save, "--save");
   await initEngine({ dtype: "float32" });
   const say = (s: string) => {
     if (!f.quiet) process.stdout.write(s + "\n");
@@ -172,7 +161,7 @@ export async function quantizeCommand(mode: string | undefined, f: QuantizeFlags
       demoted: al.demoted,
       seconds: (performance.now() - t0) / 1000,
     };
-    if (f.json !== undefined) fs.writeFileSync(f.json, JSON.stringify(record, null, 2) + "\n");
+    if (f.json !== undefined) writeFileAtomic(f.json, JSON.stringify(record, null, 2) + "\n", "--json");
     const lines = [
       `${f.model}: ${config.nLayer} layers, d ${config.nEmbd}; ${f.quantizer} group ${f.groupSize}; ${f.bitsHigh}/${f.bitsLow} bits, average ${fmt(al.avgBits)} (order ${al.order}${al.order === "random" ? ` seed ${al.seed}` : ""})`,
       `  perplexity    before ${fmt(before)}  after ${fmt(after)}  (${after >= before ? "+" : ""}${((after / before - 1) * 100).toFixed(2)}%; ${evalTokens.length} held-out bytes)`,
@@ -215,8 +204,9 @@ async function runSweep(
   });
   const out = path.resolve(f.out!);
   const base = `quant-sweep`;
-  fs.writeFileSync(path.join(out, `${base}.json`), JSON.stringify({ model: f.model, ...r }, null, 2) + "\n");
-  fs.writeFileSync(path.join(out, `${base}.svg`), await renderSvg(sweepPlotSpec(r)));
+  const svg = await renderSvg(sweepPlotSpec(r));
+  writeFileAtomic(path.join(out, `${base}.json`), JSON.stringify({ model: f.model, ...r }, null, 2) + "\n", "--out");
+  writeFileAtomic(path.join(out, `${base}.svg`), svg, "--out");
   const L = config.nLayer;
   const pct = (v: number | null) => (v === null ? "none" : `${(v * 100).toFixed(1)}%`);
   const lines = [`sweep ${f.bitsHigh} -> ${f.bitsLow} bits (${r.quantizer}, group ${r.groupSize}), unquantized perplexity ${fmt(r.basePerplexity)}; within ${r.tolerance * 100}% up to:`];

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, printable } from "../errors.js";
 
 export interface TextDataset {
   name: string;
@@ -33,7 +33,7 @@ export function parseImdbJson(text: string, file: string): TextDataset {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new BilevelInputError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new BilevelInputError(`${file}: not valid JSON (${printable((e as Error).message, 60)})`);
   }
   if (!Array.isArray(raw)) throw new BilevelInputError(`${file}: expected a JSON array of {t, s} reviews`);
   const texts: string[] = new Array(raw.length);

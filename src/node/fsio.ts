@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, BilevelRunError } from "../errors.js";
 
 /** The OS reason of a failed file operation, e.g. `EACCES: permission denied`. */
 export function osReason(e: unknown): string {
@@ -34,10 +34,15 @@ export function mkdirs(dir: string): void {
 /**
  * Write `data` to `file` atomically: a temporary file in the same folder, fsync, rename over the
  * target. On any failure the temporary file is removed, the previous `file` is left as it was, and a
- * `BilevelInputError` names the path and the OS reason.
+ * `BilevelRunError` (exit 1: the work was done, the write failed) names `field`, the path and the OS
+ * reason. An existing target that is not a regular file (a device such as /dev/full, a folder) is
+ * never replaced.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, field?: string): void {
   const abs = path.resolve(file);
+  const what = field ? `${field} ${file}` : file;
+  const st = statOrNull(abs);
+  if (st && !st.isFile()) throw new BilevelRunError(`${what}: cannot write (${st.isDirectory() ? "is a directory" : "not a regular file"}); nothing written`);
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${process.pid}-${Date.now()}`);
   let fd: number | null = null;
   try {
@@ -62,7 +67,15 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     } catch {
       /* never created */
     }
-    throw new BilevelInputError(`${file}: cannot write (${osReason(e)})`);
+    throw new BilevelRunError(`${what}: cannot write (${osReason(e)})${st ? "; the previous file is unchanged" : ""}`);
+  }
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
   }
 }
 
@@ -74,7 +87,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 export function probeWritable(file: string, field: string, opts: { createDir?: boolean } = {}): void {
   const abs = path.resolve(file);
   try {
-    if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new Error("is a directory");
+    const st = statOrNull(abs);
+    if (st && st.isDirectory()) throw new Error("is a directory");
+    if (st && !st.isFile()) throw new Error("not a regular file");
     const dir = path.dirname(abs);
     if (opts.createDir) mkdirs(dir);
     probeDir(dir);
@@ -107,5 +122,74 @@ export function probeWritableDir(dir: string, field: string): void {
     probeDir(abs);
   } catch (e) {
     throw new BilevelInputError(`${field} ${dir}: cannot write there (${osReason(e)})`);
+  }
+}
+
+/**
+ * Write a folder as one consistent set: `fill(tmp)` writes every file into a fresh temporary folder
+ * beside `dir`; then the folder is renamed into place. An existing `dir` is refused unless `force`, and
+ * with `force` it is replaced only after the new set is complete (renamed aside, then removed). On any
+ * failure the temporary folder is removed and `dir` is left as it was. `field` names the flag in errors.
+ */
+export async function writeDirAtomic(dir: string, field: string, fill: (tmp: string) => Promise<void> | void, opts: { force?: boolean } = {}): Promise<void> {
+  const abs = path.resolve(dir);
+  checkDirTarget(dir, field, opts);
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${stamp}`);
+  const old = path.join(path.dirname(abs), `.${path.basename(abs)}.old-${stamp}`);
+  try {
+    mkdirs(path.dirname(abs));
+    fs.mkdirSync(tmp);
+    await fill(tmp);
+    syncDir(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof BilevelInputError || e instanceof BilevelRunError) throw e;
+    throw new BilevelRunError(`${field} ${dir}: cannot write (${osReason(e)})${statOrNull(abs) ? "; the previous folder is unchanged" : ""}`);
+  }
+  try {
+    const had = statOrNull(abs) !== null;
+    if (had) fs.renameSync(abs, old);
+    try {
+      fs.renameSync(tmp, abs);
+    } catch (e) {
+      if (had) fs.renameSync(old, abs);
+      throw e;
+    }
+    if (had) fs.rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new BilevelRunError(`${field} ${dir}: cannot move the new files into place (${osReason(e)})`);
+  }
+}
+
+/**
+ * Check before any work that `writeDirAtomic(dir, ...)` can succeed: `dir` does not exist (or `force`
+ * and it is a folder), and its parent can be created and written (probe file).
+ */
+export function checkDirTarget(dir: string, field: string, opts: { force?: boolean } = {}): void {
+  const abs = path.resolve(dir);
+  const st = statOrNull(abs);
+  if (st && !st.isDirectory()) throw new BilevelInputError(`${field} ${dir}: exists and is not a folder`);
+  if (st && !opts.force) throw new BilevelInputError(`${field} ${dir}: already exists; pass --force to replace it`);
+  try {
+    mkdirs(path.dirname(abs));
+    probeDir(path.dirname(abs));
+  } catch (e) {
+    throw new BilevelInputError(`${field} ${dir}: cannot write there (${osReason(e)})`);
+  }
+}
+
+/** fsync every file of a folder and the folder itself (best effort for the folder). */
+function syncDir(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const f = path.join(dir, name);
+    if (!fs.statSync(f).isFile()) continue;
+    const fd = fs.openSync(f, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }

@@ -8,10 +8,11 @@
  * GPTQ). Embeddings (wte, tied with the output head; wpe), biases and LayerNorm parameters stay float32
  * and are counted at 4 bytes each in the size.
  */
+import { mkdirs, writeFileAtomic } from "../node/fsio.js";
 import fs from "node:fs";
 import path from "node:path";
 import { array, np, type Arr } from "../engine/index.js";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, printable } from "../errors.js";
 import { configFromJson, configToJson, forward, linearNames, weightShapes, type GPT2Config, type GPT2Weights } from "./model.js";
 import { f32Tensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import { dequantize, packedBytes, quantizeRTN, quantizedBytes, checkBits, checkGroupSize, type QuantizedTensor } from "./quantize.js";
@@ -248,8 +249,8 @@ export async function saveQuantized(dir: string, qm: QuantizedModel, weights: GP
     }
   }
   const meta = { format: "bilevel-packed-v1", quantizer: qm.quantizer, groupSize: qm.groupSize, bits: qm.bits, shapes };
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(configToJson(qm.config), null, 2) + "\n");
+  mkdirs(dir);
+  writeFileAtomic(path.join(dir, "config.json"), JSON.stringify(configToJson(qm.config), null, 2) + "\n");
   const file = path.join(dir, "quantized.safetensors");
   writeSafetensors(file, { metadata: { format: "pt", quantization: JSON.stringify(meta) }, tensors, metadataIndex: 0 });
   return fs.statSync(file).size;
@@ -266,7 +267,7 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
   try {
     cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8"));
   } catch (e) {
-    throw new BilevelInputError(`${cfgFile}: cannot read (${(e as Error).message})`);
+    throw new BilevelInputError(`${cfgFile}: cannot read (${printable((e as Error).message, 60)})`);
   }
   const config = configFromJson(cfg, cfgFile);
   const file = path.join(dir, "quantized.safetensors");

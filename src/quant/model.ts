@@ -21,10 +21,11 @@
  * Ownership (jax-js reference counting): `forward`, `nll` and `perplexity` do NOT consume the weights
  * (they use `.ref` internally); they consume the token arrays they are given.
  */
+import { mkdirs, writeFileAtomic } from "../node/fsio.js";
 import fs from "node:fs";
 import path from "node:path";
 import { array, floatDtype, gaussian, jax, mulberry32, np, toNumber, type Arr } from "../engine/index.js";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, printable } from "../errors.js";
 import { f32Tensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 
 /** Model hyperparameters (HF `config.json`: vocab_size, n_positions, n_embd, n_layer, n_head, layer_norm_epsilon). */
@@ -156,8 +157,8 @@ async function hostWeights(c: GPT2Config, w: GPT2Weights): Promise<Map<string, S
 export async function saveModel(dir: string, c: GPT2Config, w: GPT2Weights): Promise<void> {
   validateConfig(c);
   const tensors = await hostWeights(c, w);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(configToJson(c), null, 2) + "\n");
+  mkdirs(dir);
+  writeFileAtomic(path.join(dir, "config.json"), JSON.stringify(configToJson(c), null, 2) + "\n");
   writeSafetensors(path.join(dir, "model.safetensors"), { metadata: { format: "pt" }, tensors, metadataIndex: 0 });
 }
 
@@ -179,7 +180,7 @@ export function loadModel(dir: string): { config: GPT2Config; weights: GPT2Weigh
   try {
     j = JSON.parse(raw);
   } catch (e) {
-    throw new BilevelInputError(`${cfgFile}: not valid JSON (${(e as Error).message})`);
+    throw new BilevelInputError(`${cfgFile}: not valid JSON (${printable((e as Error).message, 60)})`);
   }
   if (j === null || typeof j !== "object" || Array.isArray(j)) throw new BilevelInputError(`${cfgFile}: expected a JSON object`);
   const config = configFromJson(j as Record<string, unknown>, cfgFile);
@@ -194,7 +195,10 @@ export function loadModel(dir: string): { config: GPT2Config; weights: GPT2Weigh
         throw new BilevelInputError(`${stFile}: tensor ${name} has shape [${t.shape}], config.json needs [${shape}]`);
       }
       if (!["F32", "F16", "BF16", "F64"].includes(t.dtype)) throw new BilevelInputError(`${stFile}: tensor ${name} has dtype ${t.dtype}, expected a float type`);
-      weights[name] = array(tensorToFloat64(t), shape);
+      const values = tensorToFloat64(t);
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new BilevelInputError(`${stFile}: tensor ${name} has a non-finite value (${values[bad]}) at element ${bad}`);
+      weights[name] = array(values, shape);
     }
   } catch (e) {
     for (const a of Object.values(weights)) a.dispose();

@@ -16,7 +16,8 @@
  * byte for byte by read-then-write.
  */
 import fs from "node:fs";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, printable } from "../errors.js";
+import { writeFileAtomic } from "../node/fsio.js";
 
 /** Tensor element types this module knows. F16/BF16/F64 and the integer types are read as float64 values. */
 export type SafeDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
@@ -45,57 +46,109 @@ const fail = (where: string, msg: string): never => {
 };
 
 /**
+ * The top-level keys of a JSON object text in order, duplicates included (JSON.parse keeps only the
+ * last of a repeated key, which would hide a repeated tensor). Assumes `text` parsed as an object.
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
+/** A tensor name for a message: quoted, control characters escaped, long names cut. */
+const q = (name: string) => `'${printable(name, 100)}'`;
+
+/**
  * Parse a safetensors buffer. Throws a one-line BilevelInputError naming the file (`where`) and the
- * offending tensor or field on a truncated file, a bad header, an unknown dtype, or inconsistent
- * offsets.
+ * offending tensor or field on a truncated file, a header that is not a JSON object, a repeated key, an
+ * unknown dtype, inconsistent offsets, tensors that overlap, and data bytes that no tensor covers (gaps
+ * or trailing bytes): as the reference implementation, the tensors must tile the data section exactly.
  */
 export function parseSafetensors(buf: Uint8Array, where = "safetensors"): SafetensorsFile {
+  where = printable(where, 200);
   if (buf.length < 8) fail(where, `truncated: ${buf.length} bytes, expected at least 8 (the header length)`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = Number(dv.getBigUint64(0, true));
   if (n > buf.length - 8) fail(where, `truncated or not a safetensors file: header length ${n} exceeds the file (${buf.length} bytes)`);
   let header: unknown;
+  let text = "";
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + n)));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + n));
+    header = JSON.parse(text);
   } catch (e) {
-    fail(where, `bad header: not valid UTF-8 JSON (${(e as Error).message})`);
+    fail(where, `bad header: not valid UTF-8 JSON (${printable((e as Error).message, 60)})`);
   }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) fail(where, "bad header: expected a JSON object");
+  if (header === null || typeof header !== "object" || Array.isArray(header)) fail(where, `bad header: expected a JSON object, got ${Array.isArray(header) ? "an array" : header === null ? "null" : typeof header}`);
+  // The header's own key order (Object.keys would move integer-like names such as "0" first).
+  const keys = topLevelKeys(text);
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k)) fail(where, `bad header: tensor ${q(k)} appears twice`);
+    seen.add(k);
+  }
   const data = buf.subarray(8 + n);
   const out: SafetensorsFile = { metadata: null, tensors: new Map() };
-  const keys = Object.keys(header as object);
-  let covered = 0;
+  const spans: { name: string; b: number; e: number }[] = [];
   keys.forEach((name, idx) => {
     const v = (header as Record<string, unknown>)[name];
     if (name === "__metadata__") {
       if (v === null || typeof v !== "object" || Array.isArray(v)) fail(where, "bad header: __metadata__ must be an object of strings");
       for (const [k, s] of Object.entries(v as object)) {
-        if (typeof s !== "string") fail(where, `bad header: __metadata__.${k} must be a string`);
+        if (typeof s !== "string") fail(where, `bad header: __metadata__.${printable(k, 60)} must be a string`);
       }
       out.metadata = { ...(v as Record<string, string>) };
       out.metadataIndex = idx;
       return;
     }
     const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (t === null || typeof t !== "object") fail(where, `tensor '${name}': header entry is not an object`);
-    if (typeof t.dtype !== "string" || !(t.dtype in BYTES)) fail(where, `tensor '${name}': unknown dtype ${JSON.stringify(t.dtype)}`);
-    if (!Array.isArray(t.shape) || !t.shape.every((s) => Number.isInteger(s) && s >= 0)) {
-      fail(where, `tensor '${name}': shape must be an array of non-negative integers`);
+    if (t === null || typeof t !== "object" || Array.isArray(t)) fail(where, `tensor ${q(name)}: header entry is not an object`);
+    if (typeof t.dtype !== "string" || !Object.prototype.hasOwnProperty.call(BYTES, t.dtype)) fail(where, `tensor ${q(name)}: unknown dtype ${printable(JSON.stringify(t.dtype) ?? "undefined", 30)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
+      fail(where, `tensor ${q(name)}: shape must be an array of non-negative integers`);
     }
     const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((s) => Number.isInteger(s) && s >= 0) || off[1] < off[0]) {
-      fail(where, `tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((s) => Number.isSafeInteger(s) && s >= 0) || off[1] < off[0]) {
+      fail(where, `tensor ${q(name)}: data_offsets must be [begin, end] with 0 <= begin <= end`);
     }
     const dtype = t.dtype as SafeDtype;
     const shape = t.shape as number[];
     const [b, e] = off as number[];
     const want = shape.reduce((a, s) => a * s, 1) * BYTES[dtype];
-    if (e - b !== want) fail(where, `tensor '${name}': data_offsets span ${e - b} bytes, shape [${shape}] ${dtype} needs ${want}`);
-    if (e > data.length) fail(where, `truncated: tensor '${name}' ends at byte ${e} of the data section, which has ${data.length}`);
-    covered += e - b;
-    out.tensors.set(name, { dtype, shape: [...shape], bytes: data.slice(b, e) });
+    if (e - b !== want) fail(where, `tensor ${q(name)}: data_offsets span ${e - b} bytes, shape [${shape}] ${dtype} needs ${want}`);
+    if (e > data.length) fail(where, `truncated: tensor ${q(name)} ends at byte ${e} of the data section, which has ${data.length}`);
+    spans.push({ name, b, e });
   });
-  if (covered > data.length) fail(where, "bad header: tensors overlap");
+  // The tensors must tile the data section: sorted by offset, each starts where the previous ended.
+  spans.sort((s, t) => s.b - t.b || s.e - t.e);
+  let end = 0;
+  let prev: string | null = null;
+  for (const s of spans) {
+    if (s.b < end) fail(where, `bad header: tensor ${q(s.name)} (bytes ${s.b}..${s.e}) overlaps tensor ${q(prev!)} (ends at ${end})`);
+    if (s.b > end) fail(where, `bad header: data bytes ${end}..${s.b} are not covered by any tensor (before tensor ${q(s.name)})`);
+    end = s.e;
+    prev = s.name;
+  }
+  if (end !== data.length) fail(where, `${data.length - end} trailing bytes after the last tensor${prev ? ` ${q(prev)}` : ""} (data section ${data.length} bytes, tensors cover ${end})`);
+  for (const s of keys) {
+    if (s === "__metadata__") continue;
+    const t = (header as Record<string, { dtype: SafeDtype; shape: number[]; data_offsets: number[] }>)[s];
+    out.tensors.set(s, { dtype: t.dtype, shape: [...t.shape], bytes: data.slice(t.data_offsets[0], t.data_offsets[1]) });
+  }
   return out;
 }
 
@@ -105,7 +158,7 @@ export function readSafetensors(file: string): SafetensorsFile {
   try {
     buf = fs.readFileSync(file);
   } catch (e) {
-    throw new BilevelInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new BilevelInputError(`${printable(file, 200)}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return parseSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
 }
@@ -121,9 +174,8 @@ export function serializeSafetensors(f: SafetensorsFile): Uint8Array {
     off += want;
   }
   if (f.metadata) entries.splice(Math.min(f.metadataIndex ?? 0, entries.length), 0, ["__metadata__", f.metadata]);
-  const obj: Record<string, unknown> = {};
-  for (const [k, v] of entries) obj[k] = v;
-  let json = JSON.stringify(obj);
+  // Written key by key: an object literal would reorder integer-like tensor names.
+  let json = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`;
   const enc = new TextEncoder();
   let head = enc.encode(json);
   const pad = (8 - (head.length % 8)) % 8;
@@ -142,9 +194,9 @@ export function serializeSafetensors(f: SafetensorsFile): Uint8Array {
   return out;
 }
 
-/** Write a safetensors file. */
+/** Write a safetensors file atomically (a failed write leaves an earlier file intact). */
 export function writeSafetensors(file: string, f: SafetensorsFile): void {
-  fs.writeFileSync(file, serializeSafetensors(f));
+  writeFileAtomic(file, serializeSafetensors(f));
 }
 
 /** Half-precision bits -> number. */

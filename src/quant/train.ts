@@ -15,7 +15,7 @@
  * Validation: mean NLL on fixed non-overlapping windows of the held-out text.
  */
 import { jax, mulberry32, np, scalar, toNumber, type Arr } from "../engine/index.js";
-import { BilevelInputError } from "../errors.js";
+import { BilevelInputError, BilevelRunError } from "../errors.js";
 import { initWeights, nll, perplexity, type GPT2Config, type GPT2Weights } from "./model.js";
 import { BYTE_VOCAB, heldOutTokens, trainTokens, unigramLoss } from "./text.js";
 
@@ -78,32 +78,62 @@ export async function meanNll(config: GPT2Config, weights: GPT2Weights, tokens: 
   return { loss, tokens: nWin * ctx };
 }
 
+/** Memory limit of one training step: 4 GiB, what the wasm32 engine memory can address. */
+export const TRAIN_MEMORY_LIMIT = 2 ** 32;
+
+/**
+ * Estimated bytes of one training step: float32 activations kept for the backward pass (per block
+ * about 4 B H ctx^2 attention and 20 B ctx d other values), the one-hot input and logits, and the
+ * parameters with their gradients and two AdamW moments.
+ */
+export function trainStepBytes(c: { layers: number; d: number; heads: number; ctx: number; batch: number }): number {
+  const params = c.layers * 12 * c.d * c.d + (BYTE_VOCAB + c.ctx) * c.d;
+  return 4 * (c.batch * c.layers * (4 * c.heads * c.ctx * c.ctx + 20 * c.ctx * c.d) + 3 * c.batch * c.ctx * BYTE_VOCAB + 4 * params);
+}
+
+/** The options of `trainLM` with defaults, checked (one-line `BilevelInputError` naming the flag). */
+export function checkTrainOptions(o: TrainOptions = {}) {
+  const r = {
+    layers: o.layers ?? 8,
+    d: o.d ?? 128,
+    heads: o.heads ?? 4,
+    ctx: o.ctx ?? 128,
+    batch: o.batch ?? 16,
+    lr: o.lr ?? 2e-3,
+    warmup: o.warmup ?? 30,
+    weightDecay: o.weightDecay ?? 0.1,
+    timeBudget: o.timeBudget ?? 600,
+    steps: o.steps ?? Infinity,
+    seed: o.seed ?? 0,
+    evalEvery: o.evalEvery ?? 50,
+    evalWindows: o.evalWindows ?? 32,
+    finalEvalWindows: o.finalEvalWindows ?? 256,
+  };
+  for (const k of ["layers", "d", "heads", "ctx", "batch", "warmup", "evalEvery", "evalWindows", "finalEvalWindows"] as const) {
+    const v = r[k];
+    if (!Number.isSafeInteger(v) || v < (k === "warmup" ? 0 : 1)) throw new BilevelInputError(`${k}: expected a ${k === "warmup" ? "non-negative" : "positive"} integer, got ${v}`);
+  }
+  if (!(Number.isSafeInteger(r.steps) && r.steps >= 1) && r.steps !== Infinity) throw new BilevelInputError(`steps: expected a positive integer, got ${r.steps}`);
+  if (!(Number.isSafeInteger(r.seed) && r.seed >= 0 && r.seed < 2 ** 32)) throw new BilevelInputError(`seed: expected an integer from 0 to ${2 ** 32 - 1}, got ${r.seed}`);
+  if (r.d % r.heads !== 0) throw new BilevelInputError(`d: ${r.d} is not divisible by heads ${r.heads}`);
+  if (!(r.lr > 0 && Number.isFinite(r.lr))) throw new BilevelInputError(`lr: expected a positive number, got ${r.lr}`);
+  if (!(r.weightDecay >= 0 && Number.isFinite(r.weightDecay))) throw new BilevelInputError(`weightDecay: expected a non-negative number, got ${r.weightDecay}`);
+  if (!(r.timeBudget > 0)) throw new BilevelInputError(`time-budget: expected a positive number of seconds, got ${r.timeBudget}`);
+  const bytes = trainStepBytes(r);
+  if (!(bytes <= TRAIN_MEMORY_LIMIT)) {
+    throw new BilevelInputError(
+      `ctx, batch, layers, d: a training step needs about ${(bytes / 2 ** 30).toPrecision(3)} GiB (ctx ${r.ctx}, batch ${r.batch}, ${r.layers} layers, d ${r.d}), more than the ${TRAIN_MEMORY_LIMIT / 2 ** 30} GiB the engine can address; use a smaller ctx or batch`,
+    );
+  }
+  return r;
+}
+
 /**
  * Train a byte-level LM (vocab 256) with the options above. Returns the config, the trained weights
  * (owned by the caller) and the log.
  */
 export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Config; weights: GPT2Weights; log: TrainLog }> {
-  const layers = o.layers ?? 8;
-  const d = o.d ?? 128;
-  const heads = o.heads ?? 4;
-  const ctx = o.ctx ?? 128;
-  const B = o.batch ?? 16;
-  const peak = o.lr ?? 2e-3;
-  const warmup = o.warmup ?? 30;
-  const wd = o.weightDecay ?? 0.1;
-  const budget = o.timeBudget ?? 600;
-  const maxSteps = o.steps ?? Infinity;
-  const seed = o.seed ?? 0;
-  const evalEvery = o.evalEvery ?? 50;
-  const evalWindows = o.evalWindows ?? 32;
-  const finalWindows = o.finalEvalWindows ?? 256;
-  for (const [k, v] of Object.entries({ layers, d, heads, ctx, batch: B, warmup, evalEvery, evalWindows, finalEvalWindows: finalWindows })) {
-    if (!Number.isInteger(v) || v < (k === "warmup" ? 0 : 1)) throw new BilevelInputError(`${k}: expected a positive integer, got ${v}`);
-  }
-  if (d % heads !== 0) throw new BilevelInputError(`d: ${d} is not divisible by heads ${heads}`);
-  if (!(peak > 0)) throw new BilevelInputError(`lr: expected a positive number, got ${peak}`);
-  if (!(budget > 0)) throw new BilevelInputError(`time-budget: expected a positive number of seconds, got ${budget}`);
-
+  const { layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: maxSteps, seed, evalEvery, evalWindows, finalEvalWindows: finalWindows } = checkTrainOptions(o);
   const config: GPT2Config = { vocabSize: BYTE_VOCAB, nPositions: ctx, nEmbd: d, nLayer: layers, nHead: heads, layerNormEpsilon: 1e-5 };
   const train = trainTokens();
   const val = heldOutTokens();
@@ -179,7 +209,11 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
     const loss = await toNumber(out[3]);
     trainSeconds += (performance.now() - ts) / 1000;
     stepsDone = k;
-    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${k} (loss ${loss}); lower --lr`);
+    if (!Number.isFinite(loss)) {
+      step.dispose();
+      for (const a of [...Object.values(params), ...Object.values(m), ...Object.values(v)]) a.dispose();
+      throw new BilevelRunError(`training diverged at step ${k} (loss ${loss}); nothing saved; lower --lr`);
+    }
     recent.push(loss);
     if (recent.length > 20) recent.shift();
     const rec: TrainLog["history"][number] = { step: k, seconds: +((performance.now() - t0) / 1000).toFixed(2), lr, trainLoss: loss };

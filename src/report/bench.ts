@@ -154,7 +154,7 @@ export function machineInfo(): MachineInfo {
 
 /** The `--set` strings meant for `solver`: `<solver>.key` stripped, other solvers' prefixed keys dropped. */
 export function setFor(solver: string, all: string[], set: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>; // `__proto__` stays a key (an unknown option)
   for (const [k, v] of Object.entries(set)) {
     const own = `${solver}.`;
     if (k.startsWith(own)) {

@@ -1,7 +1,7 @@
 /** Benchmarks of several solvers on one task, and their JSON, CSV, SVG and HTML outputs. */
 export { runBench, checkBench, machineInfo, setFor } from "./bench.js";
 export type { BenchOptions, BenchProgress, BenchResult, BenchTarget, MachineInfo } from "./bench.js";
-export { writeBench, checkOutDir, toCsv, toJson, toHtml, csvHeader } from "./write.js";
+export { writeBench, toCsv, toJson, toHtml, csvHeader } from "./write.js";
 export type { ReportOptions, WrittenBench } from "./write.js";
 export { benchPlots, plotSpec, renderSvg } from "./plots.js";
 export type { Plot } from "./plots.js";

@@ -3,43 +3,11 @@
  * solver / seed / evaluation point), one SVG per plot, and a self-contained `report.html` (inline CSS
  * and SVG, no external URLs).
  */
-import fs from "node:fs";
 import path from "node:path";
-import { BilevelInputError } from "../errors.js";
+import { probeWritableDir, writeFileAtomic } from "../node/fsio.js";
 import type { BenchResult } from "./bench.js";
 import { benchPlots, PLOTS_NEED, type Plot } from "./plots.js";
 import { lowerIsBetter, metricColumns, plotMetrics, reached, summarize } from "./stats.js";
-
-/** `mkdir -p` one level at a time (Node's recursive mkdir loops forever under /proc). */
-function mkdirs(abs: string): void {
-  const missing: string[] = [];
-  let d = abs;
-  while (!fs.existsSync(d)) {
-    missing.push(d);
-    const up = path.dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  for (const m of missing.reverse()) fs.mkdirSync(m);
-}
-
-/**
- * Throw `BilevelInputError` unless `dir` is, or can be created as, a writable directory. Probes by
- * creating it (as `writeBench` would) and writing and removing a small file, so it holds for root too.
- */
-export function checkOutDir(dir: string): void {
-  const abs = path.resolve(dir);
-  try {
-    if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) throw new Error("not a directory");
-    mkdirs(abs);
-    const probe = path.join(abs, `.bilevel-write-test-${process.pid}`);
-    fs.writeFileSync(probe, "");
-    fs.unlinkSync(probe);
-  } catch (e) {
-    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e);
-    throw new BilevelInputError(`--out ${dir}: cannot write there (${why})`);
-  }
-}
 
 const CSV_FIXED = ["solver", "seed", "step", "seconds", "upper", "lower"];
 
@@ -235,15 +203,18 @@ export interface WrittenBench {
   files: string[];
 }
 
-/** Write results.json, results.csv, the SVG plots and report.html into `dir` (created if missing). */
+/**
+ * Write results.json, results.csv, the SVG plots and report.html into `dir` (created if missing;
+ * checked with `probeWritableDir`, as `bilevel bench` does before any run). Every file is written
+ * atomically: a failed write leaves the earlier file of that name intact.
+ */
 export async function writeBench(bench: BenchResult, dir: string, opts: ReportOptions = {}): Promise<WrittenBench> {
-  checkOutDir(dir);
-  mkdirs(path.resolve(dir));
+  probeWritableDir(dir, "--out");
   const plots = await benchPlots(bench);
   const files: string[] = [];
   const put = (name: string, text: string) => {
     const f = path.join(dir, name);
-    fs.writeFileSync(f, text);
+    writeFileAtomic(f, text, "--out");
     files.push(f);
   };
   put("results.json", toJson(bench, opts.command));

@@ -19,6 +19,7 @@
  * tasks, whose lower level must be exact, and by the checks).
  */
 import { array, jax, np, type Arr } from "../engine/index.js";
+import { BilevelInputError } from "../errors.js";
 import { fixedPoint } from "../oracles/index.js";
 import type { TabularModel } from "./gridworld.js";
 
@@ -45,14 +46,36 @@ export function actionReward(m: TabularModel, r: ArrayLike<number>): Float64Arra
 }
 
 /**
+ * Work cap of one host value iteration, in multiply-adds (sweeps x nS x nA x nS): about 5 s of this
+ * single-threaded loop. Value iteration contracts by gamma per sweep, so reaching `tol` from V = 0 takes
+ * about log(tol / |V_1|) / log(gamma) sweeps: 2.6e2 at gamma 0.9, 2.8e4 at 0.999, 2.8e7 at 0.999999. A
+ * solve that would exceed the cap cannot be interrupted (it runs between two outer steps), so it is
+ * refused before it starts, with the estimate.
+ */
+export const SOFT_VI_WORK_CAP = 5e9;
+
+/**
  * Soft value iteration to sup-norm change < tol (tau > 0), or hard value iteration (tau = 0; pi greedy,
- * ties split evenly). R is the reward table R[s, a].
+ * ties split evenly). R is the reward table R[s, a]. Throws `BilevelInputError` (naming gamma) when the
+ * predicted work exceeds `SOFT_VI_WORK_CAP`, and when `maxIters` sweeps do not reach the tolerance.
+ * The tolerance is raised to 8 ulp of max |V| when float64 cannot resolve it.
  */
 export function softValueIterationHost(m: TabularModel, R: ArrayLike<number>, tau: number, tol = 1e-12, maxIters = 100000): SoftSolution {
   const { nS, nA, P, gamma } = m;
+  let rMax = 0;
+  for (let i = 0; i < nS * nA; i++) rMax = Math.max(rMax, Math.abs(R[i]));
+  const d0 = rMax + (tau > 0 ? tau * Math.log(nA) : 0);
+  const sweeps = d0 > tol && gamma > 0 ? Math.ceil(Math.log(tol / d0) / Math.log(gamma)) : 1;
+  const work = sweeps * nS * nA * nS;
+  if (!(work <= SOFT_VI_WORK_CAP)) {
+    throw new BilevelInputError(
+      `gamma: ${gamma} needs about ${sweeps.toExponential(1)} value-iteration sweeps of ${nS} states to reach ${tol} (${work.toExponential(1)} operations per lower-level solve, cap ${SOFT_VI_WORK_CAP.toExponential(0)}); use a smaller gamma or size`,
+    );
+  }
   let V = new Float64Array(nS);
   const Q = new Float64Array(nS * nA);
   let it = 0;
+  let converged = false;
   for (; it < maxIters; it++) {
     for (let sa = 0; sa < nS * nA; sa++) {
       let ev = 0;
@@ -62,6 +85,7 @@ export function softValueIterationHost(m: TabularModel, R: ArrayLike<number>, ta
     }
     const Vn = new Float64Array(nS);
     let diff = 0;
+    let vMax = 0;
     for (let s = 0; s < nS; s++) {
       let mx = -Infinity;
       for (let a = 0; a < nA; a++) mx = Math.max(mx, Q[s * nA + a]);
@@ -71,13 +95,16 @@ export function softValueIterationHost(m: TabularModel, R: ArrayLike<number>, ta
         Vn[s] = mx + tau * Math.log(z);
       } else Vn[s] = mx;
       diff = Math.max(diff, Math.abs(Vn[s] - V[s]));
+      vMax = Math.max(vMax, Math.abs(Vn[s]));
     }
     V = Vn;
-    if (diff < tol) {
+    if (diff < Math.max(tol, 8 * Number.EPSILON * vMax)) {
       it++;
+      converged = true;
       break;
     }
   }
+  if (!converged) throw new BilevelInputError(`gamma: soft value iteration did not reach ${tol} in ${maxIters} sweeps (gamma ${gamma}, tau ${tau})`);
   // Q consistent with the final V.
   for (let sa = 0; sa < nS * nA; sa++) {
     let ev = 0;

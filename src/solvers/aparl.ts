@@ -37,6 +37,7 @@
  *
  * Runs only on a PreferenceProblem (one-line BilevelInputError otherwise).
  */
+import { int, num, positive, unrolled } from "../options.js";
 import { array, jax, np, scalar, tdispose, tleaves, tmap, tref, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
@@ -183,6 +184,7 @@ export const aparl: SolverSpec<ParlOptions> = {
   summary: "Preference-based reward design: hypergradient with the score-function term of the policy-dependent data.",
   defaults: aparlDefaults,
   help: parlHelp,
+  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), scoreWeight: num(0), l2: num(0) },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false, preference: true },
   create: (p, o) => createParl(p, o, "aparl"),
 };

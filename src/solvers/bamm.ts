@@ -6,11 +6,11 @@
  *
  * phi_k = w_k F + (1 - w_k) f with w_k = mu_k = mu0 / (k+1)^(1/p) (phiWeight = schedule, the paper) or a
  * constant muFixed (phiWeight = fixed, the official code). Step k, everything at (x_k, y_k, v_k):
- *   r_k = grad^2_yy phi_k v_k - grad_y F,  eta_k = N(r_k)^2 / (<r_k, grad^2_yy phi_k r_k> + 1e-12)
+ *   r_k = grad^2_yy phi_k v_k - grad_y F, eta_k = N(r_k)^2 / (<r_k, grad^2_yy phi_k r_k> + 1e-12)
  *         (N = ||r|| with etaNorm = joint; the sum of per-leaf norms with per-tensor, the official code);
  *         adaptiveEta = false: eta_k = eta0 (k+1)^(-tau/2) lrY
- *   v_{k+1} = v_k - eta_k r_k,   y_{k+1} = Proj_Y(y_k - lrY grad_y phi_k)          (v_0 = 0)
- *   x_{k+1} = Proj_X(x_k - s_k (grad_x F - grad^2_xy phi_k v_k)),  s_k = lrX (k+1)^(-1.5 tau) mu_k^xPower
+ *   v_{k+1} = v_k - eta_k r_k,  y_{k+1} = Proj_Y(y_k - lrY grad_y phi_k)          (v_0 = 0)
+ *   x_{k+1} = Proj_X(x_k - s_k (grad_x F - grad^2_xy phi_k v_k)), s_k = lrX (k+1)^(-1.5 tau) mu_k^xPower
  * Schedules are computed on the host in float64. Defaults (strategy3.py --thelr, "strategy s3"):
  * mu0 = 0.9, p = 10, tau = 1/40, lrY = lrX = 0.1, xPower = 3, adaptiveEta, with the paper's phi weight
  * and joint norm (differences and their measured effect: docs/solvers/bamm.md). toy-sc runs the
@@ -19,6 +19,7 @@
  * convex) lower level through the averaging; deterministic; no coupled constraints.
  */
 import { jax, np, scalar, taxpy, tdispose, tleaves, tref, tsqnorm, tsub, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { choice, num, positive, fraction } from "../options.js";
 import { BilevelInputError } from "../errors.js";
 import { grads, hvpYY, type Objective } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -79,6 +80,7 @@ export const bamm: SolverSpec<typeof bammDefaults> = {
     muFixed: "the constant weight of F in phi when phiWeight = fixed (official --alpha default 0.1)",
     etaNorm: "norm in eta_k's numerator: joint (||r||, the paper) or per-tensor (sum of the leaves' norms, the official code)",
   },
+  spec: { mu0: fraction(), p: positive(), tau: num(0), lrY: positive(), lrX: positive(), xPower: num(0), eta0: positive(), phiWeight: choice("schedule", "fixed"), muFixed: fraction(), etaNorm: choice("joint", "per-tensor") },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!(o.mu0 >= 0 && o.mu0 < 1)) throw new BilevelInputError(`bamm.mu0: expected a number in [0, 1), got ${o.mu0}`);
@@ -88,8 +90,6 @@ export const bamm: SolverSpec<typeof bammDefaults> = {
     if (o.mu0 === 0 && o.xPower > 0) {
       throw new BilevelInputError(`bamm.xPower: with mu0 = 0 the x step lrX (k+1)^(-1.5 tau) mu_k^xPower would be 0; set xPower = 0`);
     }
-    if (o.phiWeight !== "schedule" && o.phiWeight !== "fixed") throw new BilevelInputError(`bamm.phiWeight: expected 'schedule' or 'fixed', got '${o.phiWeight}'`);
-    if (o.etaNorm !== "joint" && o.etaNorm !== "per-tensor") throw new BilevelInputError(`bamm.etaNorm: expected 'joint' or 'per-tensor', got '${o.etaNorm}'`);
     if (!(o.muFixed >= 0 && o.muFixed < 1)) throw new BilevelInputError(`bamm.muFixed: expected a number in [0, 1), got ${o.muFixed}`);
     const fns = fnsOf(p);
     const averages = o.phiWeight === "fixed" ? o.muFixed > 0 : o.mu0 > 0;

@@ -6,10 +6,10 @@
  *
  * Per outer step (optimistic BLO: the lower loop drifts toward the minimizer the upper level prefers):
  *   y_0 = y_k (warm start) or innerInit(x_k) for meta-learning problems
- *   y_{t+1} = Proj_Y(y_t - [alpha_t su grad_y F(x, y_t) + (1 - alpha_t) sl grad_y f(x, y_t)]),  t < T
+ *   y_{t+1} = Proj_Y(y_t - [alpha_t su grad_y F(x, y_t) + (1 - alpha_t) sl grad_y f(x, y_t)]), t < T
  *   alpha_t = alpha0 alphaDecay^t (geometric, BOAT)  or  alpha0 / (t + 1) (harmonic, the paper's mu / (t + 1))
  *   h = d/dx F(x, y_T(x)) by reverse mode through the whole aggregated trajectory
- *   x <- Proj_X(x - lrX h),  y <- y_T
+ *   x <- Proj_X(x - lrX h), y <- y_T
  * Defaults: T = 5, su = sl = 0.1, alpha0 = 0.5, alphaDecay = 0.9 (BOAT's GDA), geometric, lrX = 0.1
  * (plain gradient step; the official upper optimizer is Adam). With them the solver follows BOAT's rule
  * step for step (test/parity-bda.test.ts); the official boml weights differ (docs/solvers/bda.md, also
@@ -18,6 +18,7 @@
  * non-singleton lower level; no coupled constraints (projections onto X, Y applied).
  */
 import { tadd, taxpy, tdispose, tref, tscale, type Tree } from "../engine/index.js";
+import { num, positive, fraction, choice, unrolled } from "../options.js";
 import { BilevelInputError } from "../errors.js";
 import { aggregatedDirection, bref, gradY, unrolledHypergrad, type Direction } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -46,6 +47,7 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     lrX: "outer step size on x",
     fWeight: "weight of grad_y f: complement (1 - alpha_t, the paper and BOAT) or fixed (1 - alpha0 at every t, the official boml code)",
   },
+  spec: { T: unrolled(), su: num(0), sl: positive(), alpha0: fraction(), alphaDecay: num(0, 1, { minOpen: true }), schedule: choice("geometric", "harmonic"), lrX: positive(), fWeight: choice("complement", "fixed") },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!Number.isInteger(o.T) || o.T < 1) throw new BilevelInputError(`bda.T: expected a positive integer, got ${o.T}`);
@@ -58,7 +60,6 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
     // A meta-learning problem fixes the inner procedure: its steps, and its step size as s_l.
     const gd = innerGD(p, o.T, o.sl);
     const alphas = bdaAlphas(gd.steps, o.alpha0, o.alphaDecay, o.schedule);
-    if (o.fWeight !== "complement" && o.fWeight !== "fixed") throw new BilevelInputError(`bda.fWeight: expected 'complement' or 'fixed', got '${o.fWeight}'`);
     // official boml (lower_iter/aggr.py:103-104 with t_tensor = t + 1, upper_iter/reverse.py:183): only F's weight decays
     const direction: Direction =
       o.fWeight === "fixed"

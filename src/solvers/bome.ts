@@ -18,6 +18,7 @@
  * decaying steps remove it. Measurements and the one deviation (the step decay): docs/solvers/bome.md.
  * Assumptions: deterministic or minibatched oracles; projections onto X and Y applied after each step.
  */
+import { int, num, positive, unrolled } from "../options.js";
 import { np, taxpy, tdispose, tref, tsqnorm, tvdot, type Arr } from "../engine/index.js";
 import { grads, valueGap } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -42,6 +43,7 @@ export const bome: SolverSpec<typeof bomeDefaults> = {
     lrDecayEvery: "period of the step-size decay in outer steps",
     lrMinFactor: "floor of the step-size factor (lr_k >= lrMinFactor * lr)",
   },
+  spec: { T: unrolled(), eta: num(0), innerLr: positive(), lrX: positive(), lrY: positive(), eps: num(0), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(1), lrMinFactor: num(0, 1) },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new BilevelInputError(`solver bome.lrDecay: expected a factor in (0, 1], got ${o.lrDecay}`);

@@ -6,8 +6,8 @@
  *
  * State (x, y, z, m), z ~ [grad^2_yy f]^-1 grad_y F, m the hypergradient momentum. Per outer step k:
  *   y <- initSteps (k = 0) or T (k > 0, k % interval = 0) gradient steps on f(x_k, .) (step innerLr); else kept
- *   z_{k+1} = z_k - nu (grad^2_yy f(x_k, y) z_k - grad_y F(x_k, y)),  g_k = grad_x F - grad^2_xy f z_{k+1}
- *   m_{k+1} = beta m_k + (1 - beta) g_k,   x_{k+1} = proj_X(x_k - eta_k m_{k+1} / (||m_{k+1}|| + 1e-10))
+ *   z_{k+1} = z_k - nu (grad^2_yy f(x_k, y) z_k - grad_y F(x_k, y)), g_k = grad_x F - grad^2_xy f z_{k+1}
+ *   m_{k+1} = beta m_k + (1 - beta) g_k,  x_{k+1} = proj_X(x_k - eta_k m_{k+1} / (||m_{k+1}|| + 1e-10))
  *   eta_k = lrX lrDecay^floor(k / lrDecayEvery) (host, float64; lrDecayEvery = 0: constant, the official)
  * Options reproducing the official loop: hvpAt = previous (its z step's HVP is taken before the lower
  * update), lowerUpdate = accumulated (its periodic update takes 1 + T steps whose gradients are summed,
@@ -17,7 +17,8 @@
  * Assumptions: strongly convex lower level; second order; upper level may be unboundedly smooth;
  * stochastic (one minibatch per outer step for every oracle); not for problems with `innerInit`.
  */
-import { scalar, tadd, taxpy, tdispose, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { scalar, tadd, taxpy, tdispose, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree, np } from "../engine/index.js";
+import { choice, int, num, positive, fraction, unrolled } from "../options.js";
 import { BilevelInputError } from "../errors.js";
 import { bref, gradientDescent, gradY, grads, hvpYY, jvpXY } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -61,6 +62,7 @@ export const borep: SolverSpec<typeof borepDefaults> = {
     hvpAt: "y at which the z step's Hessian-vector product is taken: updated (this step's new y) or previous (before the lower update, the official code)",
     lowerUpdate: "gd (plain gradient steps) or accumulated (the official loop: 1 + T steps whose gradients are summed, never zeroed)",
   },
+  spec: { interval: int(1), T: unrolled(0), initSteps: unrolled(0), innerLr: positive(), lrX: positive(), beta: fraction(), nu: positive(), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(0), hvpAt: choice("updated", "previous"), lowerUpdate: choice("gd", "accumulated") },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     if (p.innerInit) {
@@ -74,10 +76,6 @@ export const borep: SolverSpec<typeof borepDefaults> = {
     positiveInt("lrDecayEvery", o.lrDecayEvery, 0);
     if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new BilevelInputError(`solver borep.lrDecay: expected a factor in (0, 1], got ${o.lrDecay}`);
     if (!(o.beta >= 0 && o.beta < 1)) throw new BilevelInputError(`solver borep.beta: expected a momentum in [0, 1), got ${o.beta}`);
-    if (o.hvpAt !== "updated" && o.hvpAt !== "previous") throw new BilevelInputError(`solver borep.hvpAt: expected 'updated' or 'previous', got '${o.hvpAt}'`);
-    if (o.lowerUpdate !== "gd" && o.lowerUpdate !== "accumulated") {
-      throw new BilevelInputError(`solver borep.lowerUpdate: expected 'gd' or 'accumulated', got '${o.lowerUpdate}'`);
-    }
     const fns = fnsOf(p);
     const decays = o.lrDecayEvery > 0 && o.lrDecay !== 1;
     /** The official periodic update: y <- y - lr sum_{j<=i} grad_y f(x, y_j), for i = 0..steps (1 + steps steps). Consumes y. */

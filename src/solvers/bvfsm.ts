@@ -45,6 +45,7 @@
  * Defaults (official optimistic.py): zLoop = 50, yLoop = 25, lrZ = lrY = lrX = 0.01, zReg = yReg = 0.01,
  * lnReg = 0.001, decay = "power2"; barrierEps = 1e-6 is ours.
  */
+import { num, positive, choice, unrolled } from "../options.js";
 import { np, tadd, taxpy, tmap, tref, tscale, tsqnorm, tstop, type Arr, type Tree } from "../engine/index.js";
 import { gradX, gradY } from "../oracles/index.js";
 import type { BilevelProblem, SolverSpec } from "../problem.js";
@@ -105,6 +106,7 @@ export const bvfsm: SolverSpec<typeof bvfsmDefaults> = {
     decay: "schedule r_k of mu, theta, sigma: power2 | log | power1 | linear | none",
     barrierEps: "below this gap the log barrier continues linearly (weight lnReg r_k / barrierEps)",
   },
+  spec: { zLoop: unrolled(), yLoop: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), zReg: num(0), yReg: num(0), lnReg: num(0), decay: choice("power2", "log", "power1", "linear", "none"), barrierEps: positive() },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
   create(p: BilevelProblem, o) {
     if (!DECAYS.includes(o.decay)) throw new BilevelInputError(`solver bvfsm.decay: expected one of ${DECAYS.join(", ")}, got '${o.decay}'`);

@@ -25,6 +25,7 @@
  * lambda0 = 1, deltaLambda = 0.1, T = 10 (n_inner_steps); lambdaMax = 1e4 caps the growth (ours: the
  * reference grows lambda without bound).
  */
+import { num, positive, unrolled } from "../options.js";
 import { np, scalar, taxpy, tmap, tref, tsub, type Arr, type Tree } from "../engine/index.js";
 import { gradX, gradY } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -49,6 +50,7 @@ export const f2sa: SolverSpec<typeof f2saDefaults> = {
     deltaLambda: "lambda grows by this much per outer step",
     lambdaMax: "cap on lambda",
   },
+  spec: { T: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), decay: num(0), lambda0: positive(), deltaLambda: num(0), lambdaMax: positive() },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);

@@ -16,6 +16,7 @@
  * Defaults: T = 10 (the UFO-BLO toy's r and the official Omniglot inner_iters), innerLr = lrX = 0.1
  * (library conventions; the official outer step meta_step x inner rate is specific to its networks).
  */
+import { positive, unrolled } from "../options.js";
 import { jax, taxpy, tadd, tdispose, tref, tstop, tvdot, type Arr, type Tree } from "../engine/index.js";
 import { gradientDescent, grads, type Objective } from "../oracles/index.js";
 import type { BilevelProblem, SolverSpec } from "../problem.js";
@@ -50,6 +51,7 @@ export const fo: SolverSpec<typeof foDefaults> = {
     innerLr: "inner gradient step size (a problem's innerSteps override it)",
     lrX: "outer step size on x",
   },
+  spec: { T: unrolled(), innerLr: positive(), lrX: positive() },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);

@@ -12,6 +12,7 @@
  * Assumes a lower level that T gradient steps solve well; memory grows linearly in T (or truncate).
  * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, truncate = 0 (full unrolling).
  */
+import { int, positive, unrolled } from "../options.js";
 import { taxpy, tref, type Tree } from "../engine/index.js";
 import { unrolledHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
@@ -30,6 +31,7 @@ export const itd: SolverSpec<typeof itdDefaults> = {
     lrX: "outer step size on x",
     truncate: "differentiate through only the last `truncate` inner steps (0 = all)",
   },
+  spec: { T: unrolled(), innerLr: positive(), lrX: positive(), truncate: int(0, "T") },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);

@@ -8,7 +8,7 @@
  *   lam_{k+1}   = Proj_M(lam_k + eta (g(x_k, theta_k) - (lam_k - z_k) / gamma2))
  *   d_x = grad_x F(x_k, y_k) / c_k + grad_x f(x_k, y_k) - grad_x L(x_k, theta_{k+1}, lam_{k+1})
  *   d_y = grad_y F(x_k, y_k) / c_k + grad_y f(x_k, y_k) - (y_k - theta_{k+1}) / gamma1
- *   (x, y)_{k+1} = Proj_C((x_k, y_k) - alpha (d_x, d_y)),  z_{k+1} = Proj_M(z_k + beta (lam_{k+1} - z_k) / gamma2)
+ *   (x, y)_{k+1} = Proj_C((x_k, y_k) - alpha (d_x, d_y)), z_{k+1} = Proj_M(z_k + beta (lam_{k+1} - z_k) / gamma2)
  * c_k = c0 (k+1)^p (host, float64). M = [0, lambdaMax] (multipliers = nonnegative, the paper) or
  * [-lambdaMax, lambdaMax] (signed, the official toy). Proj_C: projectX/projectY, then `projIters` sweeps
  * (x, y) <- (x, y) - ||w||^2 / ||J'w||^2 J'w, J = dg/d(x, y), w = max(g, 0) (projection = halfspace, onto
@@ -19,6 +19,7 @@
  * Assumptions: first order; non-singleton lower level; coupled constraints (convex in the analysis).
  */
 import { jax, np, scalar, taxpy, tdispose, tref, tscale, tsqnorm, tsub, type Arr, type Tree } from "../engine/index.js";
+import { choice, num, positive, unrolled } from "../options.js";
 import { BilevelInputError } from "../errors.js";
 import { gradX, gradY, grads, type Objective } from "../oracles/index.js";
 import type { BilevelProblem, SolverSpec } from "../problem.js";
@@ -86,14 +87,13 @@ export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
     multipliers: "nonnegative (lambda, z in [0, lambdaMax], the paper) or signed ([-lambdaMax, lambdaMax], the official toy)",
     projection: "halfspace (project onto g <= 0 when violated, the paper) or equality (onto g = 0 at every step, the official toy)",
   },
+  spec: { alpha: positive(), beta: positive(), eta: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(0, "lambdaMax"), projIters: unrolled(0), z0: num(), multipliers: choice("nonnegative", "signed"), projection: choice("halfspace", "equality") },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: true, stochastic: false },
   create(p, o) {
     for (const key of ["alpha", "beta", "eta", "gamma1", "gamma2", "c0", "lambdaMax"] as const) {
       if (!(o[key] > 0)) throw new BilevelInputError(`lvhba.${key}: expected a positive number, got ${o[key]}`);
     }
     if (!(o.p >= 0)) throw new BilevelInputError(`lvhba.p: expected a non-negative number, got ${o.p}`);
-    if (o.multipliers !== "nonnegative" && o.multipliers !== "signed") throw new BilevelInputError(`lvhba.multipliers: expected 'nonnegative' or 'signed', got '${o.multipliers}'`);
-    if (o.projection !== "halfspace" && o.projection !== "equality") throw new BilevelInputError(`lvhba.projection: expected 'halfspace' or 'equality', got '${o.projection}'`);
     const lo = o.multipliers === "signed" ? -o.lambdaMax : 0;
     for (const key of ["lambda0", "z0"] as const) {
       if (!(o[key] >= lo && o[key] <= o.lambdaMax)) throw new BilevelInputError(`lvhba.${key}: expected a number in [${lo === 0 ? "0" : "-lambdaMax"}, lambdaMax], got ${o[key]}`);

@@ -14,6 +14,7 @@
  * policy update is the problem's own lower level). Defaults as aparl's: pairs = 5, rewardSteps = 20,
  * lr = 0.05 (Adam), l2 = 0; tasks tune them in `solverDefaults`.
  */
+import { int, num, positive, unrolled } from "../options.js";
 import type { SolverSpec } from "../problem.js";
 import { createParl, parlHelp, type ParlOptions } from "./aparl.js";
 
@@ -27,6 +28,7 @@ export const pebble: SolverSpec<PebbleOptions> = {
   summary: "Preference-based reward design baseline: alternate reward learning (BT NLL on replay) and policy optimization.",
   defaults: pebbleDefaults,
   help: { pairs: parlHelp.pairs, rewardSteps: parlHelp.rewardSteps, lr: parlHelp.lr, l2: parlHelp.l2 },
+  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), l2: num(0) },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: false, preference: true },
   create: (p, o) => createParl(p, { ...o, scoreWeight: 0 } as ParlOptions, "pebble"),
 };

@@ -36,6 +36,7 @@
  * innerLr = 0.01, T = 1, gamma0 = 0, gammaMax = 0.2, gammaSteps = 30000; yLoop = 1, scaleX = true (the paper's
  * joint update).
  */
+import { int, num, positive, unrolled } from "../options.js";
 import { np, scalar, taxpy, tmap, tref, tstop, tsub, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { gradientDescent, gradX, gradY, grads } from "../oracles/index.js";
@@ -70,6 +71,7 @@ export const penalty: SolverSpec<typeof penaltyDefaults> = {
     yLoop: "y steps per outer step (1: the paper's joint update; K > 1: K y steps, then x at the new y)",
     scaleX: "scale the x step by min(1/gamma, 1) as the paper does (false: only y steps are scaled)",
   },
+  spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrY: positive(), gamma0: num(0), gammaMax: num(0), gammaSteps: int(0), yLoop: unrolled() },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
     if (!Number.isInteger(o.yLoop) || o.yLoop < 1) throw new BilevelInputError(`penalty.yLoop: expected a positive integer, got ${o.yLoop}`);

@@ -16,7 +16,8 @@
  * Defaults: lrInner = lrX = 0.1 (benchmark_bilevel step_size, outer_ratio 1), innerDecay = 0.4,
  * outerDecay = 0.6 (the paper's Theorem 1 rates).
  */
-import { scalar, taxpy, tref, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { scalar, taxpy, tref, tsub, tzerosLike, type Arr, type Tree, np } from "../engine/index.js";
+import { num, positive } from "../options.js";
 import { bref, gradY, grads, hvpYY, jvpXY } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, iterateXY, projX, projY } from "./common.js";
@@ -38,6 +39,7 @@ export const soba: SolverSpec<typeof sobaDefaults> = {
     innerDecay: "rho_k = lrInner / (k+1)^innerDecay",
     outerDecay: "gamma_k = lrX / (k+1)^outerDecay",
   },
+  spec: { lrInner: positive(), lrX: positive(), innerDecay: num(0), outerDecay: num(0) },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     const fns = fnsOf(p);

@@ -16,6 +16,7 @@
  * Defaults (benchmark_bilevel stocbio.py): innerLr = eta = lrX = 0.1 (step_size 0.1, outer_ratio 1),
  * T = 10 (n_inner_steps), Q = 10 (n_shia_steps).
  */
+import { positive, unrolled } from "../options.js";
 import type { SolverSpec } from "../problem.js";
 import { createAid } from "./aid.js";
 
@@ -33,6 +34,7 @@ export const stocbio: SolverSpec<typeof stocbioDefaults> = {
     eta: "Neumann step (needs eta < 1 / largest Hessian eigenvalue)",
     lrX: "outer step size on x",
   },
+  spec: { T: unrolled(), innerLr: positive(), Q: unrolled(0), eta: positive(), lrX: positive() },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.Q, alpha: o.eta }),
 };

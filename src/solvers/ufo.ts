@@ -18,7 +18,8 @@
  * Assumptions: exact branch second order (memory linear in T); singleton lower level (or a fixed inner
  * procedure); minibatches used when the problem has `sample`. Without innerInit, g_exact is warm-started ITD.
  */
-import { mulberry32, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree } from "../engine/index.js";
+import { mulberry32, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree, np } from "../engine/index.js";
+import { num, positive, unrolled } from "../options.js";
 import { gradientDescent, unrolledHypergrad, type Objective } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
 import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX } from "./common.js";
@@ -56,6 +57,7 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     exactProb: "q >= 0: fixed probability of an exact (unrolled) step; q < 0: q_k = (k/horizon)^(-q) (official adaptive rule)",
     horizon: "steps over which the adaptive q_k ramps up to 1 (exactProb < 0)",
   },
+  spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrPower: num(0), exactProb: num(-Infinity, 1), horizon: positive() },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
     if (!(o.exactProb <= 1)) throw new BilevelInputError(`solver ufo.exactProb: expected a probability <= 1 (or a negative power), got ${o.exactProb}`);

@@ -35,6 +35,7 @@
  * and the paired per-episode improvement (baseline - meta for MSE, meta - baseline for accuracy) with
  * its CI.
  */
+import { int, num, positive, unrolled } from "../options.js";
 import { array, jax, mulberry32, np, tdispose, tmap, tref, zeros, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { loadFashionMnist, loadMnist } from "../data/index.js";
@@ -349,6 +350,7 @@ export const fewshotSinusoidTask: TaskSpec<SinusoidOpts> = {
   description: "MAML sinusoid regression: meta-learn an MLP 1-40-40-1 initialization; metric query MSE after adaptation on 200 held-out tasks.",
   // MAML (Finn et al. 2017, Sec. 5.1): K = 10, one gradient step alpha = 0.01, meta-batch 25 tasks
   defaults: { K: 10, metaBatch: 25, innerSteps: 1, innerLr: 0.01, evalTasks: 200 },
+  spec: { K: int(1), metaBatch: int(1), innerSteps: unrolled(1), innerLr: positive(), evalTasks: int(1) },
   help: {
     K: "support points per task (and as many query points)",
     metaBatch: "tasks per outer step",
@@ -501,6 +503,7 @@ export const fewshotDigitsTask: TaskSpec<FewshotDigitsOpts> = {
   description: "MAML 5-way K-shot: meta-train on Fashion-MNIST + MNIST 0-4, meta-test on MNIST 5-9 (MLP 784-256-128-5); metric accuracy on 500 episodes.",
   // MAML's Omniglot setting (Finn et al. 2017, Sec. 5.2): one inner step alpha = 0.4; meta-batch 32 there, 8 here (wasm time)
   defaults: { ways: 5, shots: 1, queries: 15, metaBatch: 8, evalEpisodes: 500, innerSteps: 1, innerLr: 0.4, dataDir: "", fashionDir: "" },
+  spec: { ways: int(1, 5), shots: int(1), queries: int(1), metaBatch: int(1), evalEpisodes: int(1), innerSteps: unrolled(1), innerLr: positive() },
   help: { ...digitsHelp, innerSteps: "adaptation gradient steps (training and evaluation)", innerLr: "adaptation step size alpha" },
   steps: 300,
   solverDefaults: {
@@ -608,6 +611,7 @@ export const hyperrepDigitsTask: TaskSpec<HyperrepOpts> = {
   name: "hyperrep-digits",
   description: "Hyper-representation: shared unit-norm features (MLP 784-256-64) + per-episode ridge linear head, fewshot-digits episodes; metric accuracy on 500 episodes.",
   defaults: { ways: 5, shots: 1, queries: 15, metaBatch: 8, evalEpisodes: 500, ridge: 0.05, headSteps: 20, headLr: 5, dataDir: "", fashionDir: "" },
+  spec: { ways: int(1, 5), shots: int(1), queries: int(1), metaBatch: int(1), evalEpisodes: int(1), ridge: num(0), headSteps: unrolled(1), headLr: positive() },
   help: {
     ...digitsHelp,
     ridge: "ridge weight of the head (lower-level strong convexity)",

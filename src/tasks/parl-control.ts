@@ -44,6 +44,7 @@
  * Acceptance run (CartPole solved = trueReturn >= 195 over 100 episodes; queries = 5 per outer step):
  *   npx bilevel bench parl-cartpole --solvers aparl,pebble --seeds 3 --eval-every 1 --target trueReturn=195
  */
+import { int, num, positive } from "../options.js";
 import { array, jax, mulberry32, np, toFloat64, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { TaskSpec } from "../problem.js";
@@ -99,6 +100,9 @@ export const PARL_CONTROL_DEFAULTS: ParlControlOptions = {
   evalEpisodes: 100,
   heldOutPairs: 100,
 };
+
+/** Types and ranges of the PARL control options (also checked by `parlControl`). */
+const PARL_CONTROL_SPEC = { hidden: int(1), rewardHidden: int(1), pgUpdates: int(1), pgEpisodes: int(1), pgLr: positive(), gamma: num(0, 1, { minOpen: true }), segment: int(0), beta: positive(), noise: num(0, 0.5), evalEpisodes: int(1), heldOutPairs: int(1) };
 
 const PARL_CONTROL_HELP: Record<keyof ParlControlOptions, string> = {
   hidden: "policy MLP hidden units (one tanh layer)",
@@ -446,6 +450,7 @@ export const parlCartpoleTask: TaskSpec<ParlControlOptions> = {
   name: "parl-cartpole",
   description: "PARL reward learning from preferences on CartPole-v0 (Gym equations); reward MLP (upper) and REINFORCE policy (lower); solved = true return >= 195",
   defaults: PARL_CONTROL_DEFAULTS,
+  spec: PARL_CONTROL_SPEC,
   help: PARL_CONTROL_HELP,
   steps: 12,
   solverDefaults: {
@@ -472,6 +477,7 @@ export const parlAcrobotTask: TaskSpec<ParlControlOptions> = {
   // policy applied it constantly and never reached the goal, and the 500-step ties gave nothing back); with
   // r_nu(s) all 3 seeds of both solvers passed -100 within 45 queries (measured numbers below)
   defaults: { ...PARL_CONTROL_DEFAULTS, pgLr: 0.03, evalEpisodes: 50, stateReward: true },
+  spec: PARL_CONTROL_SPEC,
   help: PARL_CONTROL_HELP,
   steps: 12,
   solverDefaults: {

@@ -21,6 +21,7 @@
  * hard value iteration on the true reward), returnRatio = trueReturn / optimalReturn, queries, and
  * rewardCosine (cosine between nu and the true weights).
  */
+import { int, num, positive } from "../options.js";
 import { array, jax, np, tdispose, toFloat64, tref, zeros, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { TaskSpec } from "../problem.js";
@@ -230,6 +231,7 @@ export const parlGridworldTask: TaskSpec<ParlGridworldOptions> = {
   name: "parl-gridworld",
   description: "PARL reward design from Bradley-Terry preferences on a 7x7 slippery gridworld (linear reward, 10 features); exact soft-VI lower level, exact optimal return.",
   defaults: parlGridworldDefaults,
+  spec: { size: int(3, 20), slip: num(0, 1), gamma: num(0, 1, { minOpen: true, maxOpen: true }), tau: positive(), segment: int(1), beta: num(0), epsilon: num(0, 1), heldout: int(1), features: int(0), featureScale: num(0) },
   help: {
     size: "side of the grid",
     slip: "probability that an action is replaced by a random one",

@@ -3,8 +3,25 @@
  * checked on. Each reports `distanceToOptimum` = ||z - z*|| / max(1, ||z*||) over z = (x, y).
  */
 import { array, full, gaussian, mulberry32, np, treeToFloat64, zeros, type Arr, type Tree } from "../engine/index.js";
+import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
 import { add, eye, mat, matmul, matvec, norm, randomSPD, solve, transpose, type Mat } from "./hostlinalg.js";
+
+/**
+ * Memory limit of a toy instance: 4 GiB, the most a wasm32 engine memory (and so one run's device
+ * arrays) can address; the host float64 copies are counted against it too, so a size that cannot run is
+ * refused in one line before anything is allocated.
+ */
+export const TOY_MEMORY_LIMIT = 2 ** 32;
+
+const gib = (b: number) => (b >= 2 ** 40 ? `${(b / 2 ** 40).toPrecision(3)} TiB` : b >= 2 ** 30 ? `${(b / 2 ** 30).toPrecision(3)} GiB` : `${(b / 2 ** 20).toPrecision(3)} MiB`);
+
+/** Throw a one-line `BilevelInputError` when the estimated `bytes` of an instance exceed the limit. */
+export function checkMemory(task: string, size: string, bytes: number, what: string): void {
+  if (!(bytes <= TOY_MEMORY_LIMIT)) {
+    throw new BilevelInputError(`task ${task}: ${size} needs about ${gib(bytes)} (${what}), more than the limit ${gib(TOY_MEMORY_LIMIT)}; use a smaller size`);
+  }
+}
 
 type Pair = { y1: Arr; y2: Arr };
 const half = (a: Arr) => a.ref.mul(a).sum().mul(0.5);
@@ -31,6 +48,7 @@ const vec = (v: ArrayLike<number>): Arr => array(Float64Array.from(v));
 // ---------------------------------------------------------------------------------------------------
 /** toy-lls: non-singleton lower level; optimistic optimum x = y1 = y2 = 1. Starts at x = y1 = y2 = `start` (sl-BAMM's official toy: 0.01). */
 export function toyLLS(n: number, start = 0): BilevelProblem<Arr, Pair> {
+  checkMemory("toy-lls", `n = ${n}`, 8 * 24 * n, "about 24 float64 vectors of length n");
   const ones = new Float64Array(n).fill(1);
   return {
     name: "toy-lls",
@@ -52,6 +70,8 @@ export function toyLLS(n: number, start = 0): BilevelProblem<Arr, Pair> {
 // ---------------------------------------------------------------------------------------------------
 /** toy-sc: strongly convex quadratic; F = 1/2 y'Ay + 1/2 (x-xh)'D(x-xh), f = 1/2 y'Ay - x'By. */
 export function toySC(n: number, random: boolean, seed: number): BilevelProblem<Arr, Arr> {
+  // host: A, B, D, B', A^-1 B', B A^-1 B' + D and the solver's working copies; device: A, B, D
+  checkMemory("toy-sc", `n = ${n}`, 8 * 13 * n * n, "about 13 float64 n x n matrices");
   let A = eye(n);
   let B = eye(n);
   let D = eye(n);
@@ -88,6 +108,7 @@ const dotq = (M: Mat, v: ArrayLike<number>) => matvec(M, v).reduce((s, a, i) => 
  * projects x = y = 10 with proj1 on x first, then on y: x = 10 - 30 = -20, y1 = y2 = 10, for n = 100).
  */
 export function toyConstrained(n: number, officialStart = false): BilevelProblem<Arr, Pair> {
+  checkMemory("toy-constrained", `n = ${n}`, 8 * 24 * n, "about 24 float64 vectors of length n");
   const fill = (v: number) => new Float64Array(n).fill(v);
   return {
     name: "toy-constrained",
@@ -203,6 +224,8 @@ function quadraticSampler(nx: number, ny: number, noise: number) {
   };
 }
 export function toyQuadratic(nx: number, ny: number, seed: number, noise = 0.05): BilevelProblem<Arr, Arr> & { data: QuadraticData } {
+  // host: H, its solver copies, a minibatch's G and E; nx x ny C twice; the nx x nx optimality system
+  checkMemory("toy-quadratic", `nx = ${nx}, ny = ${ny}`, 8 * (8 * ny * ny + 4 * nx * ny + 2 * nx * nx), "float64 ny x ny, nx x ny and nx x nx matrices");
   const d = quadraticData(nx, ny, seed);
   const [H, C, a, yt] = [toArr(d.H), toArr(d.C), vec(d.a), vec(d.yt)];
   // optimum: hypergrad(x) = 0 is linear in x: solve (mu I + C H^-1 H^-1 C') x = C H^-1 H^-1 (-a ... )
