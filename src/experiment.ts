@@ -7,7 +7,7 @@ import { engineInfo, initEngine, tdispose, type FloatDtype, type Tree } from "./
 import { BilevelInputError } from "./errors.js";
 import { parseOptionValue, resolveOptions } from "./options.js";
 import type { BilevelProblem, OptionValue, Options, SolverSpec, TaskSpec } from "./problem.js";
-import { solve, type HistoryPoint, type Progress, type SolveResult } from "./run.js";
+import { solve, type CheckpointOptions, type HistoryPoint, type Progress, type SolveResult } from "./run.js";
 import { getSolver } from "./solvers/registry.js";
 import { getTask } from "./tasks/index.js";
 
@@ -38,6 +38,10 @@ export interface RunTaskOptions {
   onProgress?: (p: Progress) => void;
   /** Called after every outer step. */
   onStep?: (step: number, steps: number) => void;
+  /** Checkpoint and resume (the task name and options are added to the checked settings). */
+  checkpoint?: Omit<CheckpointOptions, "identity">;
+  /** Stop between steps when aborted (`solve` then throws `RunInterrupted` after saving the checkpoint). */
+  signal?: AbortSignal;
 }
 
 /** The JSON object `bilevel run --json FILE` writes (the CLI contract in shared/DESIGN.md). */
@@ -175,6 +179,8 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     timeLimit: opts.timeLimit,
     onProgress: opts.onProgress,
     onStep: opts.onStep,
+    signal: opts.signal,
+    checkpoint: opts.checkpoint && { ...opts.checkpoint, identity: { task: ex.task.name, taskOptions: ex.taskOptions } },
   });
   if (!opts.keepIterate) {
     tdispose(result.x);

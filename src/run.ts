@@ -1,9 +1,16 @@
 /**
  * `solve(problem, solver, options)`: the outer loop shared by every solver — evaluation schedule,
- * progress callback, time limit, and a NaN/Inf guard that stops a diverging run with a one-line
- * reason and keeps the last finite iterate.
+ * progress callback, time limit, a NaN/Inf guard that stops a diverging run with a one-line
+ * reason and keeps the last finite iterate, checkpoints and interruption.
+ *
+ * Checkpoints: a run is a pure function of (problem, solver, options, seed, steps, device, dtype).
+ * The minibatch of step k is `problem.sample(seed, k)` and solvers draw their randomness from
+ * (seed, k), so the solver state arrays, the step counter, the solver time and the history are all
+ * a checkpoint needs; resuming re-runs `init` (which restores a solver's seed-derived closure
+ * values) and then replaces the state's leaves with the saved bytes. Where the bytes go is the
+ * caller's `CheckpointStore` (a file store for Node is in `src/node/checkpoint.ts`).
  */
-import { jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type Arr, type Tree } from "./engine/index.js";
+import { engineInfo, jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type Arr, type Tree } from "./engine/index.js";
 import { BilevelInputError } from "./errors.js";
 import { resolveOptions } from "./options.js";
 import type { BilevelProblem, Options, SolverSpec } from "./problem.js";
@@ -25,6 +32,64 @@ export interface SolveOptions {
   onProgress?: (p: Progress) => void;
   /** Called after every step (cheap; for progress bars). */
   onStep?: (step: number, steps: number) => void;
+  /** Save the run every `checkpoint.every` steps and resume from the store's last checkpoint. */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Stop between two steps when aborted: a checkpoint is saved first (with `checkpoint`), then
+   * `solve` throws a `RunInterrupted`.
+   */
+  signal?: AbortSignal;
+}
+
+/** One saved array of the solver state: its dtype, shape and raw bytes (bitwise exact). */
+export interface CheckpointLeaf {
+  dtype: string;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** Everything needed to continue a run where it stopped. */
+export interface Checkpoint {
+  format: 1;
+  /** The settings the run was started with; resuming with other settings is refused. */
+  identity: Record<string, unknown>;
+  /** Outer steps done. */
+  step: number;
+  /** Solver seconds so far (the time limit counts across resumes). */
+  solverSeconds: number;
+  history: HistoryPoint[];
+  /** The solver state's tree: objects with their keys in order, `{ $leaf: i }` for leaves[i]. */
+  skeleton: Skeleton;
+  /** The solver state's arrays. */
+  leaves: CheckpointLeaf[];
+}
+
+/** Where checkpoints live (a file, a database row, memory). `solve` saves and loads; it never deletes. */
+export interface CheckpointStore {
+  /** Shown in error messages, e.g. the checkpoint folder. */
+  name?: string;
+  /** The last saved checkpoint, or null when there is none. */
+  load(): Checkpoint | null | Promise<Checkpoint | null>;
+  /** Replace the saved checkpoint (atomically: a failed save must leave the previous one). */
+  save(c: Checkpoint): void | Promise<void>;
+}
+
+export interface CheckpointOptions {
+  store: CheckpointStore;
+  /** Save every this many steps (default: at every evaluation) and when the run ends. */
+  every?: number;
+  /** Continue from the store's checkpoint when it has one (default true). */
+  resume?: boolean;
+  /** More settings that define the run (task name and options), checked on resume. */
+  identity?: Record<string, unknown>;
+}
+
+/** Thrown by `solve` when its `signal` was aborted; the run's checkpoint (if any) is saved. */
+export class RunInterrupted extends Error {
+  override name = "RunInterrupted";
+  constructor(readonly step: number) {
+    super(`interrupted after step ${step}`);
+  }
 }
 
 export interface Progress {
@@ -90,10 +155,125 @@ function nonFinite(pt: Record<string, number>): string | null {
   return null;
 }
 
+/** The outer loop gives the event loop a turn this often (outside the timed step). */
+const YIELD_MS = 100;
+
+/** JSON with sorted keys: equal settings give equal strings. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+/** Throw a one-line error naming the first setting where the checkpoint and this run differ. */
+function checkIdentity(where: string, saved: Record<string, unknown>, now: Record<string, unknown>): void {
+  const keys = [...new Set([...Object.keys(now), ...Object.keys(saved ?? {})])];
+  for (const k of keys) {
+    const a = canonicalJson(saved?.[k]);
+    const b = canonicalJson(now[k]);
+    if (a !== b) {
+      throw new BilevelInputError(
+        `${where}: made with other settings (${k}: ${a} in the checkpoint, ${b} now); resume with the same settings or use a new checkpoint`,
+      );
+    }
+  }
+}
+
+/** A state's tree skeleton: objects keep their key order, a leaf is `{ $leaf: i }` (walk order). */
+export type Skeleton = { $leaf: number } | Skeleton[] | { [k: string]: Skeleton } | number | string | boolean | null;
+
+const isArr = (v: unknown): v is Arr => v instanceof jax.Array;
+
+/** Walk a state tree: its skeleton and its leaves in walk order. */
+function skeletonOf(t: unknown, leaves: Arr[]): Skeleton {
+  if (isArr(t)) {
+    leaves.push(t);
+    return { $leaf: leaves.length - 1 };
+  }
+  if (Array.isArray(t)) return t.map((v) => skeletonOf(v, leaves));
+  if (t && typeof t === "object") {
+    const out: Record<string, Skeleton> = {};
+    for (const [k, v] of Object.entries(t)) out[k] = skeletonOf(v, leaves);
+    return out;
+  }
+  return (t ?? null) as Skeleton;
+}
+
+/** Path -> "dtype[shape]" of every leaf, for comparing a saved state with the solver's (key order aside). */
+function leafSignatures(sk: Skeleton, sig: (i: number) => string, at = "state", out = new Map<string, string>()): Map<string, string> {
+  if (sk && typeof sk === "object" && !Array.isArray(sk) && typeof (sk as { $leaf?: unknown }).$leaf === "number") {
+    out.set(at, sig((sk as { $leaf: number }).$leaf));
+  } else if (Array.isArray(sk)) sk.forEach((v, i) => leafSignatures(v, sig, `${at}[${i}]`, out));
+  else if (sk && typeof sk === "object") for (const [k, v] of Object.entries(sk)) leafSignatures(v, sig, `${at}.${k}`, out);
+  else out.set(at, JSON.stringify(sk));
+  return out;
+}
+
+/** The state's skeleton and leaves as bytes (borrows the state). */
+async function saveState(state: Tree): Promise<{ skeleton: Skeleton; leaves: CheckpointLeaf[] }> {
+  const arrs: Arr[] = [];
+  const skeleton = skeletonOf(state, arrs);
+  const leaves: CheckpointLeaf[] = [];
+  for (const l of arrs) {
+    const d = (await l.ref.data()) as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number };
+    leaves.push({ dtype: String(l.dtype), shape: [...l.shape], bytes: new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)) });
+  }
+  return { skeleton, leaves };
+}
+
+const typedFor: Record<string, (b: ArrayBuffer) => ArrayLike<number>> = {
+  float32: (b) => new Float32Array(b),
+  float64: (b) => new Float64Array(b),
+  int32: (b) => new Int32Array(b),
+  uint32: (b) => new Uint32Array(b),
+};
+
+/**
+ * The saved state rebuilt from its skeleton and bytes; `fresh` (a state `init` just made, consumed)
+ * must have the same leaves (paths, dtypes, shapes) or a one-line error says where they differ.
+ */
+function restoreState(where: string, fresh: Tree, saved: Pick<Checkpoint, "skeleton" | "leaves">): Tree {
+  const arrs: Arr[] = [];
+  const mine = leafSignatures(skeletonOf(fresh, arrs), (i) => `${arrs[i].dtype}[${arrs[i].shape.join(", ")}]`);
+  const theirs = leafSignatures(saved.skeleton, (i) => (saved.leaves[i] ? `${saved.leaves[i].dtype}[${saved.leaves[i].shape.join(", ")}]` : "missing"));
+  tdispose(fresh);
+  for (const k of new Set([...mine.keys(), ...theirs.keys()])) {
+    if (mine.get(k) !== theirs.get(k)) {
+      throw new BilevelInputError(`${where}: the saved solver state does not fit this run (${k}: saved ${theirs.get(k) ?? "nothing"}, the solver has ${mine.get(k) ?? "nothing"})`);
+    }
+  }
+  const build = (sk: Skeleton): unknown => {
+    if (Array.isArray(sk)) return sk.map(build);
+    if (sk && typeof sk === "object") {
+      const leaf = (sk as { $leaf?: unknown }).$leaf;
+      if (typeof leaf === "number") {
+        const s = saved.leaves[leaf];
+        const make = typedFor[s.dtype];
+        if (!make) throw new BilevelInputError(`${where}: array of dtype ${s.dtype} cannot be restored`);
+        const buf = s.bytes.buffer.slice(s.bytes.byteOffset, s.bytes.byteOffset + s.bytes.byteLength) as ArrayBuffer;
+        return np.array(make(buf) as never, { dtype: s.dtype as never }).reshape(s.shape);
+      }
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(sk)) out[k] = build(v);
+      return out;
+    }
+    return sk;
+  };
+  return build(saved.skeleton) as Tree;
+}
+
 /**
  * Run `solver` on `problem` for `steps` outer iterations. Never throws for divergence: a NaN/Inf in the
  * iterate or the objectives ends the run with status "diverged", an `error` naming the step and the
- * quantity, and the last finite iterate in `x`, `y`. Throws `BilevelInputError` for bad input.
+ * quantity, and the last finite iterate in `x`, `y`. Throws `BilevelInputError` for bad input (and
+ * for a checkpoint made with other settings), `RunInterrupted` when `signal` aborts the run.
  */
 export async function solve(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
   const spec = typeof solver === "string" ? getSolver(solver) : solver;
@@ -107,16 +287,45 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
   if (isPreferenceProblem(problem) && !spec.capabilities.preference) {
     throw new BilevelInputError(`solver ${spec.name}: problem ${problem.name} is a preference-based reward-design (PARL) problem; use a solver with the preference capability (aparl, pebble)`);
   }
+  const ck = opts.checkpoint;
+  const ckEvery = ck?.every ?? evalEvery;
+  if (ck && !(Number.isInteger(ckEvery) && ckEvery >= 1)) throw new BilevelInputError(`checkpoint.every: expected a positive integer, got ${ck.every}`);
+  if (ck && spec.capabilities.preference) {
+    throw new BilevelInputError(`checkpoint: solver ${spec.name} keeps its preference buffer outside the solver state; checkpoints are not supported for it`);
+  }
+  const ckWhere = `checkpoint${ck?.store.name ? ` ${ck.store.name}` : ""}`;
+  const { device, dtype } = engineInfo();
+  const identity: Record<string, unknown> = { ...(ck?.identity ?? {}), problem: problem.name, solver: spec.name, seed, steps, options, evalEvery, device, dtype };
+  const saved = ck && ck.resume !== false ? await ck.store.load() : null;
+  if (saved) {
+    if (saved.format !== 1) throw new BilevelInputError(`${ckWhere}: unknown checkpoint format ${String(saved.format)}`);
+    checkIdentity(ckWhere, saved.identity, identity);
+  }
   const inst = spec.create(problem, options);
 
   const start = problem.init(seed);
   let state = inst.init(start.x, start.y, seed);
-  const history: HistoryPoint[] = [];
+  let history: HistoryPoint[] = [];
   let solverSeconds = 0;
   const wall0 = performance.now();
   let status: SolveResult["status"] = "completed";
   let error: string | undefined;
   let done = 0;
+  if (saved) {
+    try {
+      state = restoreState(ckWhere, state, saved);
+    } catch (e) {
+      inst.dispose();
+      throw e;
+    }
+    history = saved.history.map((h) => ({ ...h }));
+    solverSeconds = saved.solverSeconds;
+    done = saved.step;
+  }
+  const saveCheckpoint = async () => {
+    if (!ck) return;
+    await ck.store.save({ format: 1, identity, step: done, solverSeconds, history, ...(await saveState(state)) });
+  };
 
   const health = jax.jit((t: Tree) => {
     const leaves = tleaves(t);
@@ -134,12 +343,25 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
     return pt;
   };
 
+  let interrupted = false;
   try {
-    const first = await record(0);
-    const bad0 = nonFinite(first);
-    if (bad0) throw new BilevelInputError(`problem: the starting point is not finite (${bad0})`);
+    if (!saved) {
+      const first = await record(0);
+      const bad0 = nonFinite(first);
+      if (bad0) throw new BilevelInputError(`problem: the starting point is not finite (${bad0})`);
+    }
     let last = inst.iterate(state);
-    for (let k = 0; k < steps; k++) {
+    let yielded = performance.now();
+    for (let k = done; k < steps; k++) {
+      if (performance.now() - yielded > YIELD_MS) {
+        // Let timers and signal handlers run (a step's awaits resolve as microtasks only).
+        await new Promise((r) => setTimeout(r, 0));
+        yielded = performance.now();
+      }
+      if (opts.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       if (opts.timeLimit !== undefined && solverSeconds >= opts.timeLimit) {
         status = "time-limit";
         break;
@@ -174,12 +396,27 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
           break;
         }
       }
+      if ((k + 1) % ckEvery === 0 && k + 1 < steps) await saveCheckpoint();
     }
     tdispose(last.x);
     tdispose(last.y);
-    if (history[history.length - 1].step !== done) await record(done);
+    if (interrupted) {
+      await saveCheckpoint();
+    } else {
+      if (history[history.length - 1].step !== done) await record(done);
+      if (status !== "diverged") await saveCheckpoint();
+    }
+  } catch (e) {
+    tdispose(state);
+    inst.dispose();
+    throw e;
   } finally {
     health.dispose();
+  }
+  if (interrupted) {
+    tdispose(state);
+    inst.dispose();
+    throw new RunInterrupted(done);
   }
   const final = history[history.length - 1];
   const it = inst.iterate(state);

@@ -24,6 +24,7 @@ import { tasks } from "../tasks/index.js";
 import { benchCommand, type BenchFlags } from "./bench.js";
 import { intArg, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
+import { startLongRun, type LongRunFlags } from "./longrun.js";
 import { addQuantizeCommand } from "./quantize.js";
 
 /** Exit code 2: bad input. */
@@ -98,7 +99,7 @@ function summary(r: RunRecord): string {
   return lines.join("\n") + "\n";
 }
 
-interface RunFlags {
+interface RunFlags extends LongRunFlags {
   solver: string;
   steps?: number;
   seed?: number;
@@ -116,6 +117,7 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   let upper = "";
+  const long = startLongRun(f, { task: taskName, solver: f.solver, seed: f.seed ?? 0 });
   try {
     const { record } = await runTask({
       task: taskName,
@@ -126,7 +128,10 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
       dtype: f.dtype,
       evalEvery: f.evalEvery,
       timeLimit: f.timeLimit,
+      checkpoint: long.checkpoint,
+      signal: long.signal,
       onProgress: (p) => {
+        long.onProgress(p);
         upper = fmt(p.metrics.upper);
         if (showBar && !bar) {
           bar = new cliProgress.SingleBar(
@@ -153,8 +158,15 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
       return 1;
     }
     return 0;
+  } catch (e) {
+    const stop = long.interrupted(e);
+    if (!stop) throw e;
+    (bar as cliProgress.SingleBar | null)?.stop();
+    process.stderr.write(`bilevel: ${stop.message}\n`);
+    return stop.code;
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
+    long.close();
   }
 }
 
@@ -230,6 +242,10 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option("--dtype <dtype>", "float dtype").choices(["float32", "float64"]))
     .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
     .option("--time-limit <SECONDS>", "stop after this much solver time", positiveNumber("time-limit"))
+    .option("--checkpoint <DIR>", "save the run in DIR (atomically) every --checkpoint-every steps and on SIGINT/SIGTERM")
+    .option("--checkpoint-every <N>", "checkpoint every N steps (default: at every evaluation)", intArg("checkpoint-every", 1))
+    .option("--resume", "continue the run checkpointed in --checkpoint DIR (same settings; bitwise the same final record)")
+    .option("--log <FILE.jsonl>", "append one JSON object per evaluation to FILE, flushed (tail -f)")
     .action(async (task: string, f: RunFlags) => {
       code = await runCommand(task, f);
     });
