@@ -71,6 +71,8 @@ export interface RunRecord {
   info: Record<string, unknown>;
   /** Device, dtype, wasm threads and jax-js version the run used. */
   engine: ReturnType<typeof engineInfo>;
+  /** The machine that ran it, for runs made by a queue worker. */
+  host?: string;
 }
 
 /** What `runTask` returns. `result.x`, `result.y` are present only with `keepIterate: true`. */
@@ -206,4 +208,32 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     engine: engineInfo(),
   };
   return { record, result, problem };
+}
+
+/**
+ * One run as data: the unit of a bench, of `bench --resume` and of a distributed job. A run is a pure
+ * function of these fields (and the device and thread count it runs on): the same spec gives the same
+ * record apart from timings.
+ */
+export interface RunSpec {
+  task: string;
+  solver: string;
+  seed: number;
+  /** `--set` strings for this run (solver and task options). */
+  set: Record<string, string>;
+  steps?: number;
+  evalEvery?: number;
+  timeLimit?: number;
+  dtype?: FloatDtype;
+}
+
+/** A canonical string of a spec (sorted keys, no undefined fields): equal specs, equal keys. */
+export function runSpecKey(spec: RunSpec): string {
+  const sortObj = (o: Record<string, unknown>) => Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  return JSON.stringify(sortObj({ ...spec, set: sortObj(spec.set ?? {}) }));
+}
+
+/** Run a spec through `runTask` (options other than the spec's, e.g. progress hooks, in `extra`). */
+export function runSpec(spec: RunSpec, extra: Omit<RunTaskOptions, keyof RunSpec> = {}): Promise<TaskRun> {
+  return runTask({ ...extra, task: spec.task, solver: spec.solver, seed: spec.seed, set: spec.set, steps: spec.steps, evalEvery: spec.evalEvery, timeLimit: spec.timeLimit, dtype: spec.dtype });
 }

@@ -25,6 +25,7 @@ import { benchCommand, type BenchFlags } from "./bench.js";
 import { intArg, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
 import { startLongRun, type LongRunFlags } from "./longrun.js";
+import { registerWorkerCommand } from "./worker.js";
 import { addQuantizeCommand } from "./quantize.js";
 
 /** Exit code 2: bad input. */
@@ -263,11 +264,15 @@ export async function main(argv: string[]): Promise<number> {
     .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
     .option("--out <DIR>", "output directory (default bench-<task>)")
     .option("--quiet", "no progress bar, no summary")
+    .option("--resume", "run only the (solver, seed) pairs --out does not hold yet (finished runs are kept in --out/runs)")
+    .option("--log <FILE.jsonl>", "one JSON object per evaluation, flushed (tail -f)")
+    .option("--queue <redis://host:port/db>", "enqueue the runs on Redis and collect them from `bilevel worker`s")
     .action(async (task: string, f: BenchFlags) => {
       code = await benchCommand(task, f, argv, parseSets);
     });
 
   registerLmCommands(program, (c) => (code = c));
+  registerWorkerCommand(program, (c) => (code = c));
   addQuantizeCommand(program, (c) => (code = c));
 
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));
