@@ -26,6 +26,7 @@ import { intArg, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
 import { startLongRun, type LongRunFlags } from "./longrun.js";
 import { registerWorkerCommand } from "./worker.js";
+import { registerTuneCommand } from "./tune.js";
 import { addQuantizeCommand } from "./quantize.js";
 
 /** Exit code 2: bad input. */
@@ -273,6 +274,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerLmCommands(program, (c) => (code = c));
   registerWorkerCommand(program, (c) => (code = c));
+  registerTuneCommand(program, (c) => (code = c), argv, parseSets);
   addQuantizeCommand(program, (c) => (code = c));
 
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));

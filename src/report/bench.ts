@@ -208,6 +208,32 @@ export function checkBench(opts: BenchOptions): Record<string, number> {
   return steps;
 }
 
+/**
+ * The default executor: the specs one after the other in this process. `onStart(spec)` may return a
+ * per-step callback (progress bars); `onEval` sees every evaluation. An aborted `signal` drops the
+ * run in progress and ends the iteration.
+ */
+export function localExecutor(hooks: { onStart?: (spec: RunSpec) => ((step: number) => void) | void; onEval?: (spec: RunSpec, p: Progress) => void } = {}): BenchExecutor {
+  return async function* (specs, ctx) {
+    for (const spec of specs) {
+      if (ctx.signal?.aborted) return;
+      const onStep = hooks.onStart?.(spec) ?? undefined;
+      let record: RunRecord;
+      try {
+        ({ record } = await runSpec(spec, {
+          signal: ctx.signal,
+          onProgress: hooks.onEval && ((p) => hooks.onEval!(spec, p)),
+          onStep: onStep ? (k) => onStep(k) : undefined,
+        }));
+      } catch (e) {
+        if (e instanceof RunInterrupted) return;
+        throw e;
+      }
+      yield { spec, record };
+    }
+  };
+}
+
 /** The bench's runs as specs, solver-major: solvers[0] seeds 0..K-1, then solvers[1], ... */
 export function benchSpecs(opts: BenchOptions): RunSpec[] {
   const seeds = opts.seeds ?? 3;
@@ -263,42 +289,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     opts.onRun?.(spec, record);
   };
   const missing = specs.filter((_, i) => !finished.has(keys[i]));
-  let interrupted = false;
-  if (opts.execute) {
-    for await (const { spec, record } of opts.execute(missing, { signal: opts.signal })) {
-      accept(spec, record);
-      before += steps[spec.solver];
-      opts.onProgress?.({ solver: spec.solver, seed: spec.seed, run: finished.size - 1, runs: nRuns, step: record.stepsTaken, steps: steps[spec.solver], totalStep: before, totalSteps, done: true });
-    }
-    interrupted = finished.size < nRuns;
-  } else {
-    for (const spec of missing) {
-      if (opts.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      const run = keys.indexOf(runSpecKey(spec));
-      const base = { solver: spec.solver, seed: spec.seed, run, runs: nRuns, steps: steps[spec.solver], totalSteps };
-      opts.onProgress?.({ ...base, step: 0, totalStep: before, done: false });
-      let record: RunRecord;
-      try {
-        ({ record } = await runSpec(spec, {
-          signal: opts.signal,
-          onProgress: opts.onEval && ((p) => opts.onEval!(spec, p)),
-          onStep: (k) => opts.onProgress?.({ ...base, step: k, totalStep: before + k, done: false }),
-        }));
-      } catch (e) {
-        if (e instanceof RunInterrupted) {
-          interrupted = true;
-          break;
-        }
-        throw e;
-      }
-      accept(spec, record);
-      before += steps[spec.solver];
-      opts.onProgress?.({ ...base, step: record.stepsTaken, totalStep: before, done: true });
-    }
+  const execute =
+    opts.execute ??
+    localExecutor({
+      onEval: opts.onEval,
+      onStart: (spec) => {
+        const base = { solver: spec.solver, seed: spec.seed, run: keys.indexOf(runSpecKey(spec)), runs: nRuns, steps: steps[spec.solver], totalSteps };
+        opts.onProgress?.({ ...base, step: 0, totalStep: before, done: false });
+        return (k) => opts.onProgress?.({ ...base, step: k, totalStep: before + k, done: false });
+      },
+    });
+  for await (const { spec, record } of execute(missing, { signal: opts.signal })) {
+    accept(spec, record);
+    before += steps[spec.solver];
+    opts.onProgress?.({ solver: spec.solver, seed: spec.seed, run: keys.indexOf(runSpecKey(spec)), runs: nRuns, step: record.stepsTaken, steps: steps[spec.solver], totalStep: before, totalSteps, done: true });
   }
+  const interrupted = finished.size < nRuns;
   const runs = keys.map((k) => finished.get(k)).filter((r): r is RunRecord => r !== undefined);
   return {
     task: runs[0]?.task ?? opts.task,

@@ -1,5 +1,5 @@
 /** Benchmarks of several solvers on one task, and their JSON, CSV, SVG and HTML outputs. */
-export { runBench, checkBench, machineInfo, setFor, benchSpecs } from "./bench.js";
+export { runBench, checkBench, machineInfo, setFor, benchSpecs, localExecutor } from "./bench.js";
 export type { BenchOptions, BenchProgress, BenchResult, BenchTarget, MachineInfo, BenchExecutor } from "./bench.js";
 export { writeBench, checkOutDir, toCsv, toJson, toHtml, csvHeader } from "./write.js";
 export type { ReportOptions, WrittenBench } from "./write.js";
