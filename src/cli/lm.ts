@@ -12,11 +12,12 @@ import path from "node:path";
 import { initEngine, engineInfo } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { disposeWeights, saveModel } from "../quant/model.js";
-import { trainLM, type TrainOptions } from "../quant/train.js";
+import { trainLM, type TrainOptions, type TrainPoint } from "../quant/train.js";
+import { startLongRun, type LongRunFlags } from "./longrun.js";
 
 
 /** The flags of `train-lm`: the trainer's options (same names) plus the output folder. */
-interface TrainLmFlags extends Pick<TrainOptions, "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
+interface TrainLmFlags extends LongRunFlags, Pick<TrainOptions, "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
   out: string;
   quiet?: boolean;
 }
@@ -29,15 +30,30 @@ export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
   const say = (s: string) => {
     if (!f.quiet) process.stdout.write(s + "\n");
   };
-  const { out: _out, quiet: _quiet, ...trainOptions } = f;
-  const { config, weights, log } = await trainLM({
-    ...trainOptions,
-    onProgress: (p) => {
-      if (p.valLoss !== undefined || p.step % 10 === 0 || p.step === 1) {
-        say(`step ${p.step}  ${p.seconds.toFixed(0)} s  lr ${p.lr.toExponential(2)}  train ${p.trainLoss.toFixed(4)}${p.valLoss !== undefined ? `  val ${p.valLoss.toFixed(4)}` : ""}`);
-      }
-    },
-  });
+  const { out: _out, quiet: _quiet, checkpoint: _ck, checkpointEvery: _cke, resume: _res, log: _log, ...trainOptions } = f;
+  const long = startLongRun<TrainPoint>(f, { what: "train-lm", seed: f.seed ?? 0 });
+  let trained: Awaited<ReturnType<typeof trainLM>>;
+  try {
+    trained = await trainLM({
+      ...trainOptions,
+      checkpoint: long.checkpoint,
+      signal: long.signal,
+      onProgress: (p) => {
+        long.logLine(p);
+        if (p.valLoss !== undefined || p.step % 10 === 0 || p.step === 1) {
+          say(`step ${p.step}  ${p.seconds.toFixed(0)} s  lr ${p.lr.toExponential(2)}  train ${p.trainLoss.toFixed(4)}${p.valLoss !== undefined ? `  val ${p.valLoss.toFixed(4)}` : ""}`);
+        }
+      },
+    });
+  } catch (e) {
+    const stop = long.interrupted(e);
+    if (!stop) throw e;
+    process.stderr.write(`bilevel: ${stop.message}\n`);
+    return stop.code;
+  } finally {
+    long.close();
+  }
+  const { config, weights, log } = trained;
   await saveModel(out, config, weights);
   const info = engineInfo();
   log.engine = `jax-js ${info.jax} ${info.device} ${info.dtype}, ${info.threads} thread(s)`;
@@ -72,6 +88,10 @@ export function registerLmCommands(program: Command, setCode: (code: number) => 
     .option("--seed <S>", "seed (default 0)", intArg("seed", 0))
     .option("--eval-every <N>", "validate every N steps (default 50)", intArg("eval-every", 1))
     .option("--quiet", "no progress lines")
+    .option("--checkpoint <DIR>", "save weights, AdamW moments and the batch position in DIR every --checkpoint-every steps and on SIGINT/SIGTERM")
+    .option("--checkpoint-every <N>", "checkpoint every N steps (default: every --eval-every)", intArg("checkpoint-every", 1))
+    .option("--resume", "continue the training checkpointed in --checkpoint DIR (same settings)")
+    .option("--log <FILE.jsonl>", "one JSON object per step (step, seconds, lr, trainLoss, valLoss), flushed")
     .action(async (f: TrainLmFlags) => {
       setCode(await trainLmCommand(f));
     });

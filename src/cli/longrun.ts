@@ -4,7 +4,7 @@
  * and exits 130 / 143. A second signal exits at once.
  */
 import { BilevelInputError } from "../errors.js";
-import type { CheckpointOptions, Progress } from "../run.js";
+import type { CheckpointStore, HistoryPoint, Progress } from "../run.js";
 import { RunInterrupted } from "../run.js";
 import { fileCheckpointStore } from "../node/checkpoint.js";
 import { JsonlLog } from "../node/jsonl.js";
@@ -45,24 +45,26 @@ export function interruptOnSignals(): { signal: AbortSignal; received: () => Nod
   };
 }
 
-export interface LongRun {
-  checkpoint?: Omit<CheckpointOptions, "identity">;
+export interface LongRun<H = HistoryPoint> {
+  checkpoint?: { store: CheckpointStore<H>; every?: number; resume: boolean };
   signal?: AbortSignal;
   /** Write one log line per evaluation (when --log was given). */
   onProgress(p: Progress): void;
+  /** Write one object as a log line (when --log was given). */
+  logLine(obj: Record<string, unknown>): void;
   /** For an error thrown by the run: the exit code and message of an interruption, else null. */
   interrupted(e: unknown): { code: number; message: string } | null;
   close(): void;
 }
 
 /** Check the long-run flags (one-line errors before any work) and set up the store, log and signals. */
-export function startLongRun(f: LongRunFlags, label: Record<string, unknown>): LongRun {
+export function startLongRun<H = HistoryPoint>(f: LongRunFlags, label: Record<string, unknown>): LongRun<H> {
   if (f.resume && f.checkpoint === undefined) throw new BilevelInputError("--resume: needs --checkpoint DIR (the folder of the run to continue)");
   if (f.checkpointEvery !== undefined && f.checkpoint === undefined) throw new BilevelInputError("--checkpoint-every: needs --checkpoint DIR");
-  let checkpoint: LongRun["checkpoint"];
+  let checkpoint: LongRun<H>["checkpoint"];
   let sig: ReturnType<typeof interruptOnSignals> | null = null;
   if (f.checkpoint !== undefined) {
-    const store = fileCheckpointStore(f.checkpoint);
+    const store = fileCheckpointStore<H>(f.checkpoint);
     if (store.exists() && !f.resume) {
       throw new BilevelInputError(`--checkpoint ${f.checkpoint}: holds the checkpoint of an earlier run; pass --resume to continue it, or use another folder`);
     }
@@ -75,6 +77,7 @@ export function startLongRun(f: LongRunFlags, label: Record<string, unknown>): L
     checkpoint,
     signal: sig?.signal,
     onProgress: (p) => log?.write({ ...label, ...p.metrics, steps: p.steps }),
+    logLine: (obj) => log?.write({ ...label, ...obj }),
     interrupted(e) {
       if (!(e instanceof RunInterrupted) || !sig) return null;
       const s = sig.received() ?? "SIGINT";

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { BilevelInputError } from "../errors.js";
-import type { Checkpoint, CheckpointStore } from "../run.js";
+import type { Checkpoint, CheckpointStore, HistoryPoint } from "../run.js";
 import { mkdirs, osReason, probeWritableDir, writeFileAtomic } from "./fsio.js";
 
 /** The file a checkpoint folder holds. */
@@ -35,7 +35,7 @@ interface StoredLeaf {
 }
 
 /** Encode a checkpoint as the JSON text `fileCheckpointStore` writes. */
-export function encodeCheckpoint(c: Checkpoint): string {
+export function encodeCheckpoint(c: Checkpoint<unknown>): string {
   const leaves: StoredLeaf[] = c.leaves.map((l) => ({
     dtype: l.dtype,
     shape: l.shape,
@@ -45,7 +45,7 @@ export function encodeCheckpoint(c: Checkpoint): string {
 }
 
 /** Parse checkpoint JSON text; `where` names the file in the one-line error for anything malformed. */
-export function decodeCheckpoint(text: string, where: string): Checkpoint {
+export function decodeCheckpoint<H = HistoryPoint>(text: string, where: string): Checkpoint<H> {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text, reviveNumbers) as Record<string, unknown>;
@@ -67,14 +67,14 @@ export function decodeCheckpoint(text: string, where: string): Checkpoint {
     });
   if (!ok) throw new BilevelInputError(`${where}: not a bilevel checkpoint (expected format 1 with identity, step, history, skeleton and leaves)`);
   const leaves = (raw.leaves as StoredLeaf[]).map((l) => ({ dtype: l.dtype, shape: l.shape, bytes: new Uint8Array(Buffer.from(l.base64, "base64")) }));
-  return { ...(raw as unknown as Checkpoint), leaves };
+  return { ...(raw as unknown as Checkpoint<H>), leaves };
 }
 
 /**
  * A checkpoint store in folder `dir` (created when missing; probed for writing before any work).
  * `load()` returns null when the folder holds no checkpoint.
  */
-export function fileCheckpointStore(dir: string, field = "--checkpoint"): CheckpointStore & { file: string; exists(): boolean } {
+export function fileCheckpointStore<H = HistoryPoint>(dir: string, field = "--checkpoint"): CheckpointStore<H> & { file: string; exists(): boolean } {
   probeWritableDir(dir, field);
   const file = path.join(dir, CHECKPOINT_FILE);
   return {
@@ -89,7 +89,7 @@ export function fileCheckpointStore(dir: string, field = "--checkpoint"): Checkp
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw new BilevelInputError(`${field} ${file}: cannot read (${osReason(e)})`);
       }
-      return decodeCheckpoint(text, `${field} ${file}`);
+      return decodeCheckpoint<H>(text, `${field} ${file}`);
     },
     save(c) {
       mkdirs(dir);
