@@ -3,6 +3,10 @@
  * over the whole bench on a TTY, then results.json, results.csv, SVG plots and report.html in --out.
  * Bad input (unknown or repeated solver, empty list, --seeds < 1, unwritable --out, bad --target)
  * throws `BilevelInputError` before any run: the caller prints one line and exits 2.
+ *
+ * Long benches: every finished run is stored in --out/runs at once; SIGINT/SIGTERM write the report
+ * of the finished runs and exit 130/143; --resume runs only the missing ones; --out is locked while a
+ * bench writes there; --queue URL runs the jobs on `bilevel worker`s (src/node/queue.ts).
  */
 import cliProgress from "cli-progress";
 import { BilevelInputError } from "../errors.js";
@@ -130,7 +134,7 @@ export async function benchCommand(
     (bar as cliProgress.SingleBar | null)?.stop();
     bar = null;
     const command = ["bilevel", ...argv].map(quote).join(" ");
-    if (bench.interrupted) return await reportInterrupted(bench, out, command, sig.received(), f.quiet);
+    if (bench.interrupted) return await reportInterrupted(bench, out, command, sig.received());
     const written = await writeBench(bench, out, { command });
     if (!f.quiet) {
       const main = plotMetrics(bench.runs);
@@ -156,12 +160,11 @@ export async function benchCommand(
 }
 
 /** A stopped bench: the report of the finished runs (when there are any), one line, exit 130 / 143. */
-async function reportInterrupted(bench: BenchResult, out: string, command: string, signal: NodeJS.Signals | null, quiet?: boolean): Promise<number> {
+async function reportInterrupted(bench: BenchResult, out: string, command: string, signal: NodeJS.Signals | null): Promise<number> {
   const total = bench.solvers.length * bench.seeds;
   const ran = bench.solvers.filter((s) => bench.runs.some((r) => r.solver === s));
   if (bench.runs.length > 0) await writeBench({ ...bench, solvers: ran }, out, { command });
   const what = bench.runs.length > 0 ? `report of them written to ${out}` : "no report written";
   process.stderr.write(`bilevel: ${signal ?? "stopped"}: ${bench.runs.length}/${total} runs finished and stored in ${out}/runs (${what}); continue with --resume\n`);
-  void quiet;
   return signalExitCode(signal ?? "SIGINT");
 }

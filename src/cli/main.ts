@@ -5,10 +5,16 @@
  *     bilevel list [--json]
  *     bilevel run <task> --solver <name> [--steps N] [--seed S] [--set key=value ...] [--json FILE]
  *                 [--quiet] [--dtype float32|float64] [--eval-every N] [--time-limit SECONDS]
+ *                 [--checkpoint DIR [--checkpoint-every N] [--resume]] [--log FILE.jsonl]
  *     bilevel bench <task> --solvers a,b,c [--steps N] [--seeds K] [--time-limit S] [--set key=value ...]
  *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet]
+ *                 [--resume] [--log FILE.jsonl] [--queue redis://host:port/db]
+ *     bilevel worker --queue redis://host:port/db [--concurrency N] [--stall-seconds S]
+ *     bilevel tune <task> --solver S --grid key=v1,v2 [--random N key=lo:hi[:log]] [--seeds K]
+ *                 [--budget-steps N] [--halving] [--queue URL] [--out DIR] [--resume]
  *
- * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input. Every error is one line on
+ * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input, 130 / 143 stopped by
+ * SIGINT / SIGTERM (after saving the checkpoint or the finished runs). Every error is one line on
  * stderr (a stack trace only with BILEVEL_DEBUG=1).
  */
 import { Command, CommanderError, Option } from "commander";
