@@ -7,7 +7,7 @@ import { engineInfo, initEngine, tdispose, type FloatDtype, type Tree } from "./
 import { BilevelInputError } from "./errors.js";
 import { expectInt, expectPositive, expectSeed, parseOptionValue, resolveOptions, shown } from "./options.js";
 import type { BilevelProblem, OptionValue, Options, SolverSpec, TaskSpec } from "./problem.js";
-import { solve, type HistoryPoint, type Progress, type SolveResult } from "./run.js";
+import { solve, type CheckpointOptions, type HistoryPoint, type Progress, type SolveResult } from "./run.js";
 import { getSolver } from "./solvers/registry.js";
 import { getTask } from "./tasks/index.js";
 
@@ -38,6 +38,10 @@ export interface RunTaskOptions {
   onProgress?: (p: Progress) => void;
   /** Called after every outer step. */
   onStep?: (step: number, steps: number) => void;
+  /** Checkpoint and resume (the task name and options are added to the checked settings). */
+  checkpoint?: Omit<CheckpointOptions, "identity">;
+  /** Stop between steps when aborted (`solve` then throws `RunInterrupted` after saving the checkpoint). */
+  signal?: AbortSignal;
 }
 
 /** The JSON object `bilevel run --json FILE` writes (the CLI contract in shared/DESIGN.md). */
@@ -67,6 +71,8 @@ export interface RunRecord {
   info: Record<string, unknown>;
   /** Device, dtype, wasm threads and jax-js version the run used. */
   engine: ReturnType<typeof engineInfo>;
+  /** The machine that ran it, for runs made by a queue worker. */
+  host?: string;
 }
 
 /** What `runTask` returns. `result.x`, `result.y` are present only with `keepIterate: true`. */
@@ -171,6 +177,8 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     timeLimit: opts.timeLimit,
     onProgress: opts.onProgress,
     onStep: opts.onStep,
+    signal: opts.signal,
+    checkpoint: opts.checkpoint && { ...opts.checkpoint, identity: { task: ex.task.name, taskOptions: ex.taskOptions } },
   });
   if (!opts.keepIterate) {
     tdispose(result.x);
@@ -196,4 +204,32 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     engine: engineInfo(),
   };
   return { record, result, problem };
+}
+
+/**
+ * One run as data: the unit of a bench, of `bench --resume` and of a distributed job. A run is a pure
+ * function of these fields (and the device and thread count it runs on): the same spec gives the same
+ * record apart from timings.
+ */
+export interface RunSpec {
+  task: string;
+  solver: string;
+  seed: number;
+  /** `--set` strings for this run (solver and task options). */
+  set: Record<string, string>;
+  steps?: number;
+  evalEvery?: number;
+  timeLimit?: number;
+  dtype?: FloatDtype;
+}
+
+/** A canonical string of a spec (sorted keys, no undefined fields): equal specs, equal keys. */
+export function runSpecKey(spec: RunSpec): string {
+  const sortObj = (o: Record<string, unknown>) => Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  return JSON.stringify(sortObj({ ...spec, set: sortObj(spec.set ?? {}) }));
+}
+
+/** Run a spec through `runTask` (options other than the spec's, e.g. progress hooks, in `extra`). */
+export function runSpec(spec: RunSpec, extra: Omit<RunTaskOptions, keyof RunSpec> = {}): Promise<TaskRun> {
+  return runTask({ ...extra, task: spec.task, solver: spec.solver, seed: spec.seed, set: spec.set, steps: spec.steps, evalEvery: spec.evalEvery, timeLimit: spec.timeLimit, dtype: spec.dtype });
 }

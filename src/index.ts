@@ -16,8 +16,8 @@
  * {@link SolveResult} (final metrics, history, status, and the final iterate, which the caller owns).
  * `solveOrThrow` is the same but throws a {@link DivergenceError} when the run diverges.
  */
-export { solve, solveOrThrow, DivergenceError } from "./run.js";
-export type { SolveOptions, SolveResult, Progress, HistoryPoint } from "./run.js";
+export { solve, solveOrThrow, DivergenceError, RunInterrupted } from "./run.js";
+export type { SolveOptions, SolveResult, Progress, HistoryPoint, Checkpoint, CheckpointLeaf, CheckpointStore, CheckpointOptions } from "./run.js";
 /** `runTask`: a named task + a named solver + `--set`-style options -> result and JSON record. */
 export { runTask, resolveExperiment, flatOptions } from "./experiment.js";
 export type { RunTaskOptions, RunRecord, TaskRun, ResolvedExperiment } from "./experiment.js";

@@ -1,13 +1,24 @@
 /**
  * `solve(problem, solver, options)`: the outer loop shared by every solver — evaluation schedule,
- * progress callback, time limit, and a NaN/Inf guard that stops a diverging run with a one-line
- * reason and keeps the last finite iterate.
+ * progress callback, time limit, a NaN/Inf guard that stops a diverging run with a one-line
+ * reason and keeps the last finite iterate, checkpoints and interruption.
+ *
+ * Checkpoints: a run is a pure function of (problem, solver, options, seed, steps, device, dtype).
+ * The minibatch of step k is `problem.sample(seed, k)` and solvers draw their randomness from
+ * (seed, k), so the solver state arrays, the step counter, the solver time and the history are all
+ * a checkpoint needs; resuming re-runs `init` (which restores a solver's seed-derived closure
+ * values) and then replaces the state's leaves with the saved bytes. Where the bytes go is the
+ * caller's `CheckpointStore` (a file store for Node is in `src/node/checkpoint.ts`).
  */
-import { jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type Arr, type Tree } from "./engine/index.js";
+import { engineInfo, jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type Arr, type Tree } from "./engine/index.js";
 import { BilevelInputError } from "./errors.js";
 import { expectInt, expectPositive, expectSeed, resolveOptions, shown } from "./options.js";
 import type { BilevelProblem, Options, SolverSpec } from "./problem.js";
 import { getSolver } from "./solvers/registry.js";
+import { checkIdentity, restoreTree, RunInterrupted, snapshotTree, type CheckpointLeaf, type Skeleton } from "./snapshot.js";
+
+export { RunInterrupted, canonicalJson } from "./snapshot.js";
+export type { CheckpointLeaf, Skeleton } from "./snapshot.js";
 import { isPreferenceProblem } from "./rl/preference-problem.js";
 
 export interface SolveOptions {
@@ -25,6 +36,51 @@ export interface SolveOptions {
   onProgress?: (p: Progress) => void;
   /** Called after every step (cheap; for progress bars). */
   onStep?: (step: number, steps: number) => void;
+  /** Save the run every `checkpoint.every` steps and resume from the store's last checkpoint. */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Stop between two steps when aborted: a checkpoint is saved first (with `checkpoint`), then
+   * `solve` throws a `RunInterrupted`.
+   */
+  signal?: AbortSignal;
+}
+
+/** Everything needed to continue a run where it stopped (`H`: the history's points). */
+export interface Checkpoint<H = HistoryPoint> {
+  format: 1;
+  /** The settings the run was started with; resuming with other settings is refused. */
+  identity: Record<string, unknown>;
+  /** Outer steps done. */
+  step: number;
+  /** Solver seconds so far (the time limit counts across resumes). */
+  solverSeconds: number;
+  history: H[];
+  /** More values the loop needs to continue (e.g. a trainer's recent losses). */
+  extra?: Record<string, unknown>;
+  /** The solver state's tree: objects with their keys in order, `{ $leaf: i }` for leaves[i]. */
+  skeleton: Skeleton;
+  /** The solver state's arrays. */
+  leaves: CheckpointLeaf[];
+}
+
+/** Where checkpoints live (a file, a database row, memory). `solve` saves and loads; it never deletes. */
+export interface CheckpointStore<H = HistoryPoint> {
+  /** Shown in error messages, e.g. the checkpoint folder. */
+  name?: string;
+  /** The last saved checkpoint, or null when there is none. */
+  load(): Checkpoint<H> | null | Promise<Checkpoint<H> | null>;
+  /** Replace the saved checkpoint (atomically: a failed save must leave the previous one). */
+  save(c: Checkpoint<H>): void | Promise<void>;
+}
+
+export interface CheckpointOptions {
+  store: CheckpointStore;
+  /** Save every this many steps (default: at every evaluation) and when the run ends. */
+  every?: number;
+  /** Continue from the store's checkpoint when it has one (default true). */
+  resume?: boolean;
+  /** More settings that define the run (task name and options), checked on resume. */
+  identity?: Record<string, unknown>;
 }
 
 export interface Progress {
@@ -126,10 +182,14 @@ function nonFinite(pt: Record<string, number>): string | null {
   return null;
 }
 
+/** The outer loop gives the event loop a turn this often (outside the timed step). */
+const YIELD_MS = 100;
+
 /**
  * Run `solver` on `problem` for `steps` outer iterations. Never throws for divergence: a NaN/Inf in the
  * iterate or the objectives ends the run with status "diverged", an `error` naming the step and the
- * quantity, and the last finite iterate in `x`, `y`. Throws `BilevelInputError` for bad input.
+ * quantity, and the last finite iterate in `x`, `y`. Throws `BilevelInputError` for bad input (and
+ * for a checkpoint made with other settings), `RunInterrupted` when `signal` aborts the run.
  */
 export async function solve(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
   const spec = typeof solver === "string" ? getSolver(solver) : solver;
@@ -146,16 +206,45 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
     throw new BilevelInputError(`solver ${spec.name}: problem ${problem.name} is a preference-based reward-design (PARL) problem; use a solver with the preference capability (aparl, pebble)`);
   }
   checkProblem(problem, seed);
+  const ck = opts.checkpoint;
+  const ckEvery = ck?.every ?? evalEvery;
+  if (ck && !(Number.isInteger(ckEvery) && ckEvery >= 1)) throw new BilevelInputError(`checkpoint.every: expected a positive integer, got ${ck.every}`);
+  if (ck && spec.capabilities.preference) {
+    throw new BilevelInputError(`checkpoint: solver ${spec.name} keeps its preference buffer outside the solver state; checkpoints are not supported for it`);
+  }
+  const ckWhere = `checkpoint${ck?.store.name ? ` ${ck.store.name}` : ""}`;
+  const { device, dtype } = engineInfo();
+  const identity: Record<string, unknown> = { ...(ck?.identity ?? {}), problem: problem.name, solver: spec.name, seed, steps, options, evalEvery, device, dtype };
+  const saved = ck && ck.resume !== false ? await ck.store.load() : null;
+  if (saved) {
+    if (saved.format !== 1) throw new BilevelInputError(`${ckWhere}: unknown checkpoint format ${String(saved.format)}`);
+    checkIdentity(ckWhere, saved.identity, identity);
+  }
   const inst = spec.create(problem, options);
 
   const start = problem.init(seed);
   let state = inst.init(start.x, start.y, seed);
-  const history: HistoryPoint[] = [];
+  let history: HistoryPoint[] = [];
   let solverSeconds = 0;
   const wall0 = performance.now();
   let status: SolveResult["status"] = "completed";
   let error: string | undefined;
   let done = 0;
+  if (saved) {
+    try {
+      state = restoreTree(ckWhere, state, saved);
+    } catch (e) {
+      inst.dispose();
+      throw e;
+    }
+    history = saved.history.map((h) => ({ ...h }));
+    solverSeconds = saved.solverSeconds;
+    done = saved.step;
+  }
+  const saveCheckpoint = async () => {
+    if (!ck) return;
+    await ck.store.save({ format: 1, identity, step: done, solverSeconds, history, ...(await snapshotTree(state)) });
+  };
 
   const health = jax.jit((t: Tree) => {
     const leaves = tleaves(t);
@@ -173,12 +262,25 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
     return pt;
   };
 
+  let interrupted = false;
   try {
-    const first = await record(0);
-    const bad0 = nonFinite(first);
-    if (bad0) throw new BilevelInputError(`problem: the starting point is not finite (${bad0})`);
+    if (!saved) {
+      const first = await record(0);
+      const bad0 = nonFinite(first);
+      if (bad0) throw new BilevelInputError(`problem: the starting point is not finite (${bad0})`);
+    }
     let last = inst.iterate(state);
-    for (let k = 0; k < steps; k++) {
+    let yielded = performance.now();
+    for (let k = done; k < steps; k++) {
+      if (performance.now() - yielded > YIELD_MS) {
+        // Let timers and signal handlers run (a step's awaits resolve as microtasks only).
+        await new Promise((r) => setTimeout(r, 0));
+        yielded = performance.now();
+      }
+      if (opts.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       if (opts.timeLimit !== undefined && solverSeconds >= opts.timeLimit) {
         status = "time-limit";
         break;
@@ -213,12 +315,27 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
           break;
         }
       }
+      if ((k + 1) % ckEvery === 0 && k + 1 < steps) await saveCheckpoint();
     }
     tdispose(last.x);
     tdispose(last.y);
-    if (history[history.length - 1].step !== done) await record(done);
+    if (interrupted) {
+      await saveCheckpoint();
+    } else {
+      if (history[history.length - 1].step !== done) await record(done);
+      if (status !== "diverged") await saveCheckpoint();
+    }
+  } catch (e) {
+    tdispose(state);
+    inst.dispose();
+    throw e;
   } finally {
     health.dispose();
+  }
+  if (interrupted) {
+    tdispose(state);
+    inst.dispose();
+    throw new RunInterrupted(done);
   }
   const final = history[history.length - 1];
   const it = inst.iterate(state);

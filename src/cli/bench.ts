@@ -3,12 +3,20 @@
  * over the whole bench on a TTY, then results.json, results.csv, SVG plots and report.html in --out.
  * Bad input (unknown or repeated solver, empty list, --seeds < 1, unwritable --out, bad --target)
  * throws `BilevelInputError` before any run: the caller prints one line and exits 2.
+ *
+ * Long benches: every finished run is stored in --out/runs at once; SIGINT/SIGTERM write the report
+ * of the finished runs and exit 130/143; --resume runs only the missing ones; --out is locked while a
+ * bench writes there; --queue URL runs the jobs on `bilevel worker`s (src/node/queue.ts).
  */
 import cliProgress from "cli-progress";
 import { BilevelInputError } from "../errors.js";
 import { runTask } from "../experiment.js";
 import { probeWritableDir } from "../node/fsio.js";
-import { checkBench, runBench, setFor, summarize, plotMetrics, writeBench, type BenchTarget } from "../report/index.js";
+import { checkBench, runBench, setFor, summarize, plotMetrics, writeBench, type BenchTarget, type BenchExecutor, type BenchResult } from "../report/index.js";
+import type { RunRecord, RunSpec } from "../experiment.js";
+import { JsonlLog } from "../node/jsonl.js";
+import { RunStore } from "../node/runstore.js";
+import { interruptOnSignals, signalExitCode } from "./longrun.js";
 
 export interface BenchFlags {
   solvers: string;
@@ -20,6 +28,17 @@ export interface BenchFlags {
   evalEvery?: number;
   out?: string;
   quiet?: boolean;
+  /** Run only the (solver, seed) pairs --out does not hold yet. */
+  resume?: boolean;
+  /** One JSON line per evaluation. */
+  log?: string;
+  /** redis://host:port/db: run the jobs on `bilevel worker`s instead of here. */
+  queue?: string;
+}
+
+/** Log lines for one run: its evaluation points with the run's labels. */
+export function logRun(log: JsonlLog, spec: RunSpec, record: RunRecord, host?: string): void {
+  for (const h of record.history) log.write({ task: spec.task, solver: spec.solver, seed: spec.seed, ...(host ? { host } : {}), ...h, steps: record.steps });
 }
 
 function parseTarget(s: string): BenchTarget {
@@ -71,10 +90,37 @@ export async function benchCommand(
   if (target) await checkTargetMetric(task, solverList[0], setFor(solverList[0], solverList, set), target);
   const out = f.out ?? `bench-${task}`;
   probeWritableDir(out, "--out");
+  let execute: BenchExecutor | undefined;
+  let closeQueue: (() => Promise<void>) | undefined;
+  if (f.queue !== undefined) {
+    const { queueExecutor } = await import("../node/queue.js");
+    const q = await queueExecutor(f.queue, { quiet: f.quiet });
+    execute = q.execute;
+    closeQueue = q.close;
+  }
+  let store: RunStore;
+  try {
+    store = new RunStore(out);
+    store.lock();
+  } catch (e) {
+    await closeQueue?.();
+    throw e;
+  }
+  const done = f.resume ? store.all() : undefined;
+  const log = f.log !== undefined ? new JsonlLog(f.log, { append: f.resume === true }) : null;
+  const sig = interruptOnSignals();
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   try {
     const bench = await runBench({
+      done,
+      signal: sig.signal,
+      execute,
+      onRun: (spec, record) => {
+        store.put(spec, record);
+        if (log && execute) logRun(log, spec, record, record.host);
+      },
+      onEval: log ? (spec, p) => log.write({ task: spec.task, solver: spec.solver, seed: spec.seed, ...p.metrics, steps: p.steps }) : undefined,
       task,
       solvers: solverList,
       steps: f.steps,
@@ -104,6 +150,7 @@ export async function benchCommand(
     (bar as cliProgress.SingleBar | null)?.stop();
     bar = null;
     const command = ["bilevel", ...argv].map(quote).join(" ");
+    if (bench.interrupted) return await reportInterrupted(bench, out, command, sig.received());
     const written = await writeBench(bench, out, { command });
     if (!f.quiet) {
       const main = plotMetrics(bench.runs);
@@ -121,5 +168,19 @@ export async function benchCommand(
     return 0;
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
+    sig.dispose();
+    log?.close();
+    await closeQueue?.();
+    store.unlock();
   }
+}
+
+/** A stopped bench: the report of the finished runs (when there are any), one line, exit 130 / 143. */
+async function reportInterrupted(bench: BenchResult, out: string, command: string, signal: NodeJS.Signals | null): Promise<number> {
+  const total = bench.solvers.length * bench.seeds;
+  const ran = bench.solvers.filter((s) => bench.runs.some((r) => r.solver === s));
+  if (bench.runs.length > 0) await writeBench({ ...bench, solvers: ran }, out, { command });
+  const what = bench.runs.length > 0 ? `report of them written to ${out}` : "no report written";
+  process.stderr.write(`bilevel: ${signal ?? "stopped"}: ${bench.runs.length}/${total} runs finished and stored in ${out}/runs (${what}); continue with --resume\n`);
+  return signalExitCode(signal ?? "SIGINT");
 }

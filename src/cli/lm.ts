@@ -15,11 +15,12 @@ import path from "node:path";
 import { initEngine, engineInfo } from "../engine/index.js";
 import { checkDirTarget, writeDirAtomic, writeFileAtomic } from "../node/fsio.js";
 import { disposeWeights, saveModel } from "../quant/model.js";
-import { checkTrainOptions, trainLM, type TrainLog, type TrainOptions } from "../quant/train.js";
+import { checkTrainOptions, trainLM, type TrainLog, type TrainOptions, type TrainPoint } from "../quant/train.js";
+import { startLongRun, type LongRunFlags } from "./longrun.js";
 
 
 /** The flags of `train-lm`: the trainer's options (same names) plus the output folder. */
-interface TrainLmFlags extends Pick<TrainOptions, "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
+interface TrainLmFlags extends LongRunFlags, Pick<TrainOptions, "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
   out: string;
   quiet?: boolean;
   force?: boolean;
@@ -49,7 +50,7 @@ function modelReadme(dir: string, log: TrainLog): string {
 
 /** Run `train-lm`; resolves to the exit code. */
 export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
-  const { out: outFlag, quiet, force, ...trainOptions } = f;
+  const { out: outFlag, quiet, force, checkpoint: _ck, checkpointEvery: _cke, resume: _res, log: _log, ...trainOptions } = f;
   checkTrainOptions(trainOptions); // bad sizes before anything is made or trained
   checkDirTarget(outFlag, "--out", { force }); // an existing model is kept unless --force; the parent must be writable
   const out = path.resolve(outFlag);
@@ -57,14 +58,29 @@ export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
   const say = (s: string) => {
     if (!quiet) process.stdout.write(s + "\n");
   };
-  const { config, weights, log } = await trainLM({
-    ...trainOptions,
-    onProgress: (p) => {
-      if (p.valLoss !== undefined || p.step % 10 === 0 || p.step === 1) {
-        say(`step ${p.step}  ${p.seconds.toFixed(0)} s  lr ${p.lr.toExponential(2)}  train ${p.trainLoss.toFixed(4)}${p.valLoss !== undefined ? `  val ${p.valLoss.toFixed(4)}` : ""}`);
-      }
-    },
-  });
+  const long = startLongRun<TrainPoint>(f, { what: "train-lm", seed: f.seed ?? 0 });
+  let trained: Awaited<ReturnType<typeof trainLM>>;
+  try {
+    trained = await trainLM({
+      ...trainOptions,
+      checkpoint: long.checkpoint,
+      signal: long.signal,
+      onProgress: (p) => {
+        long.logLine(p);
+        if (p.valLoss !== undefined || p.step % 10 === 0 || p.step === 1) {
+          say(`step ${p.step}  ${p.seconds.toFixed(0)} s  lr ${p.lr.toExponential(2)}  train ${p.trainLoss.toFixed(4)}${p.valLoss !== undefined ? `  val ${p.valLoss.toFixed(4)}` : ""}`);
+        }
+      },
+    });
+  } catch (e) {
+    const stop = long.interrupted(e);
+    if (!stop) throw e;
+    process.stderr.write(`bilevel: ${stop.message}\n`);
+    return stop.code;
+  } finally {
+    long.close();
+  }
+  const { config, weights, log } = trained;
   const info = engineInfo();
   log.engine = `jax-js ${info.jax} ${info.device} ${info.dtype}, ${info.threads} thread(s)`;
   try {
@@ -112,6 +128,10 @@ export function registerLmCommands(program: Command, setCode: (code: number) => 
     .option("--eval-every <N>", "validate every N steps (default 50)", intArg("eval-every", 1))
     .option("--force", "replace an existing --out folder (only after the new model is complete)")
     .option("--quiet", "no progress lines")
+    .option("--checkpoint <DIR>", "save weights, AdamW moments and the batch position in DIR every --checkpoint-every steps and on SIGINT/SIGTERM")
+    .option("--checkpoint-every <N>", "checkpoint every N steps (default: every --eval-every)", intArg("checkpoint-every", 1))
+    .option("--resume", "continue the training checkpointed in --checkpoint DIR (same settings)")
+    .option("--log <FILE.jsonl>", "one JSON object per step (step, seconds, lr, trainLoss, valLoss), flushed")
     .action(async (f: TrainLmFlags) => {
       setCode(await trainLmCommand(f));
     });

@@ -5,10 +5,16 @@
  *     bilevel list [--json]
  *     bilevel run <task> --solver <name> [--steps N] [--seed S] [--set key=value ...] [--json FILE]
  *                 [--quiet] [--dtype float32|float64] [--eval-every N] [--time-limit SECONDS]
+ *                 [--checkpoint DIR [--checkpoint-every N] [--resume]] [--log FILE.jsonl]
  *     bilevel bench <task> --solvers a,b,c [--steps N] [--seeds K] [--time-limit S] [--set key=value ...]
  *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet]
+ *                 [--resume] [--log FILE.jsonl] [--queue redis://host:port/db]
+ *     bilevel worker --queue redis://host:port/db [--concurrency N] [--stall-seconds S]
+ *     bilevel tune <task> --solver S --grid key=v1,v2 [--random N key=lo:hi[:log]] [--seeds K]
+ *                 [--budget-steps N] [--halving] [--queue URL] [--out DIR] [--resume]
  *
- * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input. Every error is one line on
+ * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input, 130 / 143 stopped by
+ * SIGINT / SIGTERM (after saving the checkpoint or the finished runs). Every error is one line on
  * stderr (a stack trace only with BILEVEL_DEBUG=1).
  */
 import { Command, CommanderError, Option } from "commander";
@@ -26,6 +32,9 @@ import { tasks } from "../tasks/index.js";
 import { benchCommand, type BenchFlags } from "./bench.js";
 import { intArg, parseSets, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
+import { startLongRun, type LongRunFlags } from "./longrun.js";
+import { registerWorkerCommand } from "./worker.js";
+import { registerTuneCommand } from "./tune.js";
 import { addQuantizeCommand } from "./quantize.js";
 
 /** Exit code 2: bad input. */
@@ -66,7 +75,7 @@ function summary(r: RunRecord): string {
   return lines.join("\n") + "\n";
 }
 
-interface RunFlags {
+interface RunFlags extends LongRunFlags {
   solver: string;
   steps?: number;
   seed?: number;
@@ -85,6 +94,7 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   let upper = "";
+  const long = startLongRun(f, { task: taskName, solver: f.solver, seed: f.seed ?? 0 });
   try {
     const { record } = await runTask({
       task: taskName,
@@ -95,7 +105,10 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
       dtype: f.dtype,
       evalEvery: f.evalEvery,
       timeLimit: f.timeLimit,
+      checkpoint: long.checkpoint,
+      signal: long.signal,
       onProgress: (p) => {
+        long.onProgress(p);
         upper = fmt(p.metrics.upper);
         if (showBar && !bar) {
           bar = new cliProgress.SingleBar(
@@ -122,8 +135,15 @@ async function runCommand(taskName: string, f: RunFlags): Promise<number> {
       return 1;
     }
     return 0;
+  } catch (e) {
+    const stop = long.interrupted(e);
+    if (!stop) throw e;
+    (bar as cliProgress.SingleBar | null)?.stop();
+    process.stderr.write(`bilevel: ${stop.message}\n`);
+    return stop.code;
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
+    long.close();
   }
 }
 
@@ -199,6 +219,10 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option("--dtype <dtype>", "float dtype").choices(["float32", "float64"]))
     .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
     .option("--time-limit <SECONDS>", "stop after this much solver time", positiveNumber("time-limit"))
+    .option("--checkpoint <DIR>", "save the run in DIR (atomically) every --checkpoint-every steps and on SIGINT/SIGTERM")
+    .option("--checkpoint-every <N>", "checkpoint every N steps (default: at every evaluation)", intArg("checkpoint-every", 1))
+    .option("--resume", "continue the run checkpointed in --checkpoint DIR (same settings; bitwise the same final record)")
+    .option("--log <FILE.jsonl>", "append one JSON object per evaluation to FILE, flushed (tail -f)")
     .action(async (task: string, f: RunFlags) => {
       code = await runCommand(task, f);
     });
@@ -216,11 +240,16 @@ export async function main(argv: string[]): Promise<number> {
     .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
     .option("--out <DIR>", "output directory (default bench-<task>)")
     .option("--quiet", "no progress bar, no summary")
+    .option("--resume", "run only the (solver, seed) pairs --out does not hold yet (finished runs are kept in --out/runs)")
+    .option("--log <FILE.jsonl>", "one JSON object per evaluation, flushed (tail -f)")
+    .option("--queue <redis://host:port/db>", "enqueue the runs on Redis and collect them from `bilevel worker`s")
     .action(async (task: string, f: BenchFlags) => {
       code = await benchCommand(task, f, argv, parseSets);
     });
 
   registerLmCommands(program, (c) => (code = c));
+  registerWorkerCommand(program, (c) => (code = c));
+  registerTuneCommand(program, (c) => (code = c), argv, parseSets);
   addQuantizeCommand(program, (c) => (code = c));
 
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));

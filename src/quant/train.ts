@@ -13,9 +13,15 @@
  *
  * Batches: `batch` random windows of ctx + 1 bytes from the training stream (host PRNG from `seed`).
  * Validation: mean NLL on fixed non-overlapping windows of the held-out text.
+ *
+ * Checkpoints (`checkpoint`): params and both AdamW moments (bitwise), the step, training seconds,
+ * history and recent losses; the batch PRNG's position is the number of windows drawn (batch per
+ * step), replayed on resume. A step-ended run resumed gives the same weights as an uninterrupted one.
  */
-import { jax, mulberry32, np, scalar, toNumber, type Arr } from "../engine/index.js";
+import { jax, mulberry32, np, scalar, toNumber, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError, BilevelRunError } from "../errors.js";
+import type { CheckpointStore } from "../run.js";
+import { checkIdentity, restoreTree, RunInterrupted, snapshotTree } from "../snapshot.js";
 import { initWeights, nll, perplexity, type GPT2Config, type GPT2Weights } from "./model.js";
 import { BYTE_VOCAB, heldOutTokens, trainTokens, unigramLoss } from "./text.js";
 
@@ -44,8 +50,15 @@ export interface TrainOptions {
   evalWindows?: number;
   finalEvalWindows?: number;
   /** Called after each step and validation. */
-  onProgress?: (p: { step: number; seconds: number; lr: number; trainLoss: number; valLoss?: number }) => void;
+  onProgress?: (p: TrainPoint) => void;
+  /** Save every `every` steps (default: every `evalEvery`), on `signal` and at the end; resume from the store. */
+  checkpoint?: { store: CheckpointStore<TrainPoint>; every?: number; resume?: boolean };
+  /** Stop between steps (after saving the checkpoint); `trainLM` then throws `RunInterrupted`. */
+  signal?: AbortSignal;
 }
+
+/** One point of the training history. */
+export type TrainPoint = { step: number; seconds: number; lr: number; trainLoss: number; valLoss?: number };
 
 /** The training log written next to the model (train-log.json). */
 export interface TrainLog {
@@ -175,6 +188,23 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
     return [np_, nm, nv, loss];
   });
 
+  const ck = o.checkpoint;
+  const ckEvery = ck?.every ?? evalEvery;
+  if (ck && !(Number.isInteger(ckEvery) && ckEvery >= 1)) throw new BilevelInputError(`checkpoint-every: expected a positive integer, got ${ck.every}`);
+  const where = `checkpoint${ck?.store.name ? ` ${ck.store.name}` : ""}`;
+  const identity = { what: "train-lm", layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: o.steps ?? null, seed, evalEvery, evalWindows };
+  const saved = ck && ck.resume !== false ? await ck.store.load() : null;
+  if (saved) {
+    try {
+      checkIdentity(where, saved.identity, identity);
+      const st = restoreTree(where, { params, m, v } as unknown as Tree, saved) as unknown as { params: GPT2Weights; m: GPT2Weights; v: GPT2Weights };
+      [params, m, v] = [st.params, st.m, st.v];
+    } catch (e) {
+      step.dispose();
+      throw e;
+    }
+  }
+
   const rand = mulberry32(seed + 1);
   const batchArrays = (): [Arr, Arr] => {
     const inp = new Int32Array(B * ctx);
@@ -189,13 +219,32 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
     return [np.array(inp, { dtype: np.int32 }).reshape([B, ctx]), np.array(tgt, { dtype: np.int32 }).reshape([B, ctx])];
   };
 
-  const history: TrainLog["history"] = [];
-  const recent: number[] = [];
+  let history: TrainLog["history"] = [];
+  let recent: number[] = [];
   const t0 = performance.now();
   let trainSeconds = 0; // excludes validation time
   let stepsDone = 0;
   let lastLr = 0;
-  for (let k = 1; k <= maxSteps; k++) {
+  if (saved) {
+    history = saved.history.map((h) => ({ ...h }));
+    recent = [...((saved.extra?.recent as number[]) ?? [])];
+    lastLr = Number(saved.extra?.lastLr ?? 0);
+    trainSeconds = saved.solverSeconds;
+    stepsDone = saved.step;
+    for (let i = 0; i < stepsDone * B; i++) rand(); // the batch stream's position: B windows per step
+  }
+  const save = async () => {
+    if (!ck) return;
+    const tree = { params, m, v } as unknown as Tree;
+    await ck.store.save({ format: 1, identity, step: stepsDone, solverSeconds: trainSeconds, history, extra: { recent, lastLr }, ...(await snapshotTree(tree)) });
+  };
+  for (let k = stepsDone + 1; k <= maxSteps; k++) {
+    if (o.signal?.aborted) {
+      await save();
+      step.dispose();
+      for (const a of [...Object.values(params), ...Object.values(m), ...Object.values(v)]) a.dispose();
+      throw new RunInterrupted(stepsDone);
+    }
     const progress = Math.min(1, Math.max(trainSeconds / budget, Number.isFinite(maxSteps) ? (k - 1) / maxSteps : 0));
     if (trainSeconds >= budget) break;
     const warm = warmup > 0 ? Math.min(1, k / warmup) : 1;
@@ -220,8 +269,10 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
     if (k % evalEvery === 0) rec.valLoss = (await meanNll(config, params, val, ctx, evalWindows, B)).loss;
     if (k % 10 === 0 || rec.valLoss !== undefined || k === 1) history.push(rec);
     o.onProgress?.(rec);
+    if (k % ckEvery === 0) await save();
     await new Promise((r) => setImmediate(r));
   }
+  await save();
   step.dispose();
   for (const a of [...Object.values(m), ...Object.values(v)]) a.dispose();
   const fin = await meanNll(config, params, val, ctx, finalWindows, B);

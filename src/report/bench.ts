@@ -12,7 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { jax as engine } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { resolveExperiment, runTask, type RunRecord } from "../experiment.js";
+import { resolveExperiment, runSpec, runSpecKey, type RunRecord, type RunSpec } from "../experiment.js";
+import { RunInterrupted, type Progress } from "../run.js";
 import { getSolver } from "../solvers/registry.js";
 
 export interface BenchOptions {
@@ -37,7 +38,23 @@ export interface BenchOptions {
   target?: BenchTarget;
   /** Called after every outer step of every run, and once when a run ends (`done: true`). */
   onProgress?: (p: BenchProgress) => void;
+  /** Called after every evaluation of a run made here (for `--log`). */
+  onEval?: (spec: RunSpec, p: Progress) => void;
+  /** Runs finished earlier, by `runSpecKey` (`bench --resume`): they are taken as they are, not run again. */
+  done?: Map<string, RunRecord>;
+  /** Called the moment a run finishes (the CLI stores it in --out). */
+  onRun?: (spec: RunSpec, record: RunRecord) => void;
+  /** Stop early: the run in progress is dropped and the result holds the finished runs (`interrupted`). */
+  signal?: AbortSignal;
+  /**
+   * Run the missing specs somewhere else (a job queue) instead of one after the other here: yields
+   * each finished run, in any order, and returns when all are done or `signal` aborts.
+   */
+  execute?: BenchExecutor;
 }
+
+/** Where a bench's runs execute: in this process (default) or through a queue (`src/node/queue.ts`). */
+export type BenchExecutor = (specs: RunSpec[], ctx: { signal?: AbortSignal }) => AsyncIterable<{ spec: RunSpec; record: RunRecord }>;
 
 export interface BenchTarget {
   metric: string;
@@ -90,6 +107,8 @@ export interface BenchResult {
   machine: MachineInfo;
   /** Seconds the whole bench took (runs, evaluations, set-up). */
   wallSeconds: number;
+  /** Set when the bench was stopped before every run finished (`runs` holds the finished ones). */
+  interrupted?: boolean;
 }
 
 /** The repository / package root (holds package.json and node_modules). */
@@ -195,42 +214,104 @@ export function checkBench(opts: BenchOptions): Record<string, number> {
   return steps;
 }
 
-/** Run every solver x seed (seeds 0..K-1) of `task`. */
+/**
+ * The default executor: the specs one after the other in this process. `onStart(spec)` may return a
+ * per-step callback (progress bars); `onEval` sees every evaluation. An aborted `signal` drops the
+ * run in progress and ends the iteration.
+ */
+export function localExecutor(hooks: { onStart?: (spec: RunSpec) => ((step: number) => void) | void; onEval?: (spec: RunSpec, p: Progress) => void } = {}): BenchExecutor {
+  return async function* (specs, ctx) {
+    for (const spec of specs) {
+      if (ctx.signal?.aborted) return;
+      const onStep = hooks.onStart?.(spec) ?? undefined;
+      let record: RunRecord;
+      try {
+        ({ record } = await runSpec(spec, {
+          signal: ctx.signal,
+          onProgress: hooks.onEval && ((p) => hooks.onEval!(spec, p)),
+          onStep: onStep ? (k) => onStep(k) : undefined,
+        }));
+      } catch (e) {
+        if (e instanceof RunInterrupted) return;
+        throw e;
+      }
+      yield { spec, record };
+    }
+  };
+}
+
+/** The bench's runs as specs, solver-major: solvers[0] seeds 0..K-1, then solvers[1], ... */
+export function benchSpecs(opts: BenchOptions): RunSpec[] {
+  const seeds = opts.seeds ?? 3;
+  const specs: RunSpec[] = [];
+  for (const solver of opts.solvers) {
+    for (let seed = 0; seed < seeds; seed++) {
+      specs.push({
+        task: opts.task,
+        solver,
+        seed,
+        set: setFor(solver, opts.solvers, opts.set ?? {}),
+        ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+        ...(opts.evalEvery !== undefined ? { evalEvery: opts.evalEvery } : {}),
+        ...(opts.timeLimit !== undefined ? { timeLimit: opts.timeLimit } : {}),
+      });
+    }
+  }
+  return specs;
+}
+
+/**
+ * Run every solver x seed (seeds 0..K-1) of `task`: the ones `done` does not hold, here one after
+ * the other or through `execute`. Each run appears exactly once in `runs`, in solver-major order.
+ */
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const steps = checkBench(opts);
   const seeds = opts.seeds ?? 3;
   const machine = machineInfo();
   const t0 = performance.now();
-  const runs: RunRecord[] = [];
-  const nRuns = opts.solvers.length * seeds;
-  const totalSteps = opts.solvers.reduce((a, s) => a + steps[s] * seeds, 0);
-  let before = 0;
-  let run = 0;
-  for (const solver of opts.solvers) {
-    for (let seed = 0; seed < seeds; seed++) {
-      const base = { solver, seed, run, runs: nRuns, steps: steps[solver], totalSteps };
-      opts.onProgress?.({ ...base, step: 0, totalStep: before, done: false });
-      const { record } = await runTask({
-        task: opts.task,
-        solver,
-        seed,
-        steps: opts.steps,
-        set: setFor(solver, opts.solvers, opts.set ?? {}),
-        timeLimit: opts.timeLimit,
-        evalEvery: opts.evalEvery,
-        onStep: (k) => opts.onProgress?.({ ...base, step: k, totalStep: before + k, done: false }),
-      });
-      runs.push(record);
-      const t = opts.target;
-      if (t && run === 0 && !record.history.some((h) => t.metric in h)) {
-        const known = Object.keys(record.history[0] ?? {}).filter((k) => k !== "step" && k !== "seconds");
+  const specs = benchSpecs(opts);
+  const keys = specs.map(runSpecKey);
+  const finished = new Map<string, RunRecord>();
+  for (const k of keys) {
+    const r = opts.done?.get(k);
+    if (r) finished.set(k, r);
+  }
+  const nRuns = specs.length;
+  const totalSteps = specs.reduce((a, s) => a + steps[s.solver], 0);
+  let before = specs.reduce((a, s, i) => a + (finished.has(keys[i]) ? steps[s.solver] : 0), 0);
+  let checkedTarget = false;
+  const accept = (spec: RunSpec, record: RunRecord) => {
+    const k = runSpecKey(spec);
+    if (finished.has(k) || !keys.includes(k)) return; // a duplicate delivery or a stranger: never twice
+    const t = opts.target;
+    if (t && !checkedTarget) {
+      checkedTarget = true;
+      if (!record.history.some((h) => t.metric in h)) {
+        const known = Object.keys(record.history[0] ?? {}).filter((x) => x !== "step" && x !== "seconds");
         throw new BilevelInputError(`--target ${t.metric}: task ${record.task} does not report '${t.metric}' (it reports: ${known.join(", ")})`);
       }
-      before += steps[solver];
-      opts.onProgress?.({ ...base, step: record.stepsTaken, totalStep: before, done: true });
-      run++;
     }
+    finished.set(k, record);
+    opts.onRun?.(spec, record);
+  };
+  const missing = specs.filter((_, i) => !finished.has(keys[i]));
+  const execute =
+    opts.execute ??
+    localExecutor({
+      onEval: opts.onEval,
+      onStart: (spec) => {
+        const base = { solver: spec.solver, seed: spec.seed, run: keys.indexOf(runSpecKey(spec)), runs: nRuns, steps: steps[spec.solver], totalSteps };
+        opts.onProgress?.({ ...base, step: 0, totalStep: before, done: false });
+        return (k) => opts.onProgress?.({ ...base, step: k, totalStep: before + k, done: false });
+      },
+    });
+  for await (const { spec, record } of execute(missing, { signal: opts.signal })) {
+    accept(spec, record);
+    before += steps[spec.solver];
+    opts.onProgress?.({ solver: spec.solver, seed: spec.seed, run: keys.indexOf(runSpecKey(spec)), runs: nRuns, step: record.stepsTaken, steps: steps[spec.solver], totalStep: before, totalSteps, done: true });
   }
+  const interrupted = finished.size < nRuns;
+  const runs = keys.map((k) => finished.get(k)).filter((r): r is RunRecord => r !== undefined);
   return {
     task: runs[0]?.task ?? opts.task,
     solvers: [...opts.solvers],
@@ -242,5 +323,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     runs,
     machine,
     wallSeconds: (performance.now() - t0) / 1000,
+    ...(interrupted ? { interrupted: true } : {}),
   };
 }

@@ -1,6 +1,6 @@
 /** Benchmarks of several solvers on one task, and their JSON, CSV, SVG and HTML outputs. */
-export { runBench, checkBench, machineInfo, setFor } from "./bench.js";
-export type { BenchOptions, BenchProgress, BenchResult, BenchTarget, MachineInfo } from "./bench.js";
+export { runBench, checkBench, machineInfo, setFor, benchSpecs, localExecutor } from "./bench.js";
+export type { BenchOptions, BenchProgress, BenchResult, BenchTarget, MachineInfo, BenchExecutor } from "./bench.js";
 export { writeBench, toCsv, toJson, toHtml, csvHeader } from "./write.js";
 export type { ReportOptions, WrittenBench } from "./write.js";
 export { benchPlots, plotSpec, renderSvg } from "./plots.js";
