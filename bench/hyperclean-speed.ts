@@ -10,6 +10,7 @@
  * Timing waits with `jax.blockUntilReady` (no host copies). PyTorch 1.13 CPU reference on this machine
  * kind: bome ~117 ms, itd ~179 ms, aid-cg ~205 ms per outer step.
  */
+import "../src/node/host.js"; // the Node set-up before the engine loads
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -5,12 +5,16 @@
  *     bilevel list [--json]
  *     bilevel run <task> --solver <name> [--steps N] [--seed S] [--set key=value ...] [--json FILE]
  *                 [--quiet] [--dtype float32|float64] [--eval-every N] [--time-limit SECONDS]
+ *                 [--device wasm|webgpu|cpu]
  *     bilevel bench <task> --solvers a,b,c [--steps N] [--seeds K] [--time-limit S] [--set key=value ...]
- *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet]
+ *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet] [--device D]
+ *     bilevel playground [--port N]
  *
  * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input. Every error is one line on
  * stderr (a stack trace only with BILEVEL_DEBUG=1).
  */
+import "../node/host.js"; // first: the Node set-up runs before the engine loads
+import { nodeEnvProblems } from "../node/host.js";
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import fs from "node:fs";
@@ -18,7 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BilevelInputError } from "../errors.js";
 import { runTask, type RunRecord } from "../experiment.js";
-import type { FloatDtype } from "../engine/index.js";
+import { DEVICES, initEngine, type DeviceName, type FloatDtype } from "../engine/index.js";
 import { solvers } from "../solvers/registry.js";
 import { tasks } from "../tasks/index.js";
 import { benchCommand, type BenchFlags } from "./bench.js";
@@ -108,11 +112,13 @@ interface RunFlags {
   dtype?: FloatDtype;
   evalEvery?: number;
   timeLimit?: number;
+  device?: DeviceName;
 }
 
 async function runCommand(taskName: string, f: RunFlags): Promise<number> {
   const set = parseSets(f.set ?? []);
   if (f.json !== undefined) checkWritable(f.json);
+  if (f.device !== undefined) await initEngine({ device: f.device });
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   let upper = "";
@@ -199,6 +205,9 @@ function version(): string {
   return "unknown";
 }
 
+const deviceOption = () =>
+  new Option("--device <device>", "compute device (default: BILEVEL_DEVICE, else wasm; webgpu under Node needs the npm package webgpu)").choices([...DEVICES]);
+
 /** Run the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -230,6 +239,7 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option("--dtype <dtype>", "float dtype").choices(["float32", "float64"]))
     .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
     .option("--time-limit <SECONDS>", "stop after this much solver time", positiveNumber("time-limit"))
+    .addOption(deviceOption())
     .action(async (task: string, f: RunFlags) => {
       code = await runCommand(task, f);
     });
@@ -247,13 +257,19 @@ export async function main(argv: string[]): Promise<number> {
     .option("--eval-every <N>", "evaluate every N steps", intArg("eval-every", 1))
     .option("--out <DIR>", "output directory (default bench-<task>)")
     .option("--quiet", "no progress bar, no summary")
-    .action(async (task: string, f: BenchFlags) => {
-      code = await benchCommand(task, f, argv, parseSets);
+    .addOption(deviceOption())
+    .action(async (task: string, f: BenchFlags & { device?: DeviceName }) => {
+      const { device, ...flags } = f;
+      if (device !== undefined) await initEngine({ device });
+      code = await benchCommand(task, flags, argv, parseSets);
     });
 
   registerLmCommands(program, (c) => (code = c));
   addQuantizeCommand(program, (c) => (code = c));
 
+  // An invalid BILEVEL_THREADS / BILEVEL_JIT / BILEVEL_DEVICE: one line, exit 2, for every command.
+  const envProblems = nodeEnvProblems();
+  if (envProblems.length > 0) return fail(new UsageError(envProblems.join("; ")));
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));
   try {
     await program.parseAsync(argv, { from: "user" });
