@@ -54,3 +54,20 @@ fs.rmSync(entry);
 for (const [name, key] of [["index", "root"], ["jax", "jax"], ["quant", "quant"], ["node", "node"]]) {
   fs.writeFileSync(path.join(cjs, `${name}.cjs`), `"use strict";\nmodule.exports = require("./bundle.cjs").${key};\n`);
 }
+
+// 4. The playground: a static page and its run worker, bundled for the browser from the compiled core
+// (the same runtime-neutral entry users bundle), served by `bilevel playground`.
+const pg = path.join(dist, "playground");
+fs.rmSync(pg, { recursive: true, force: true });
+fs.mkdirSync(pg, { recursive: true });
+for (const f of ["index.html", "style.css"]) fs.copyFileSync(path.join(root, "playground", f), path.join(pg, f));
+await build({
+  entryPoints: { main: path.join(dist, "src", "browser", "main.js"), worker: path.join(dist, "src", "browser", "worker.js") },
+  outdir: pg,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  logLevel: "warning",
+  legalComments: "inline",
+});

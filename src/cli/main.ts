@@ -29,6 +29,7 @@ import { benchCommand, type BenchFlags } from "./bench.js";
 import { intArg, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
 import { addQuantizeCommand } from "./quantize.js";
+import { addPlaygroundCommand } from "./playground.js";
 
 /** Exit code 2: bad input. */
 class UsageError extends BilevelInputError {}
@@ -266,6 +267,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerLmCommands(program, (c) => (code = c));
   addQuantizeCommand(program, (c) => (code = c));
+  addPlaygroundCommand(program, (c) => (code = c));
 
   // An invalid BILEVEL_THREADS / BILEVEL_JIT / BILEVEL_DEVICE: one line, exit 2, for every command.
   const envProblems = nodeEnvProblems();
