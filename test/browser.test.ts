@@ -54,8 +54,8 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
 
-    const steps = 150;
-    const settings = `task=toy-sc&solver=bome&device=wasm&steps=${steps}&seed=0&evalEvery=5&task.n=2`;
+    const steps = 300;
+    const settings = `task=toy-sc&solver=bome&device=wasm&steps=${steps}&seed=0&evalEvery=5&task.n=2&task.random=true`;
     await page.goto(`${server.url}?${settings}&autorun=1`);
     const runAt = async (i: number): Promise<PageRun> => {
       await page.waitForFunction((k) => (window as any).__playground?.runs?.[k] && (window as any).__playground.runs[k].status !== "running", i, { timeout: 60_000 });
@@ -71,10 +71,10 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the playground is served cross-origin isolated");
 
     // The same run under Node.
-    const node = await runTask({ task: "toy-sc", solver: "bome", steps, seed: 0, evalEvery: 5, set: { "task.n": "2" } });
+    const node = await runTask({ task: "toy-sc", solver: "bome", steps, seed: 0, evalEvery: 5, set: { "task.n": "2", "task.random": "true" } });
     const dWasm = wasm.record!.final.distanceToOptimum;
     const dNode = node.record.final.distanceToOptimum;
-    assert.ok(dNode < 0.05, `Node run converges: ${dNode}`);
+    assert.ok(dNode < 0.1, `Node run converges: ${dNode}`);
     assert.ok(Math.abs(dWasm - dNode) <= 1e-6, `page (wasm) ${dWasm} vs Node ${dNode}`);
     assert.deepEqual(Object.keys(wasm.record!).sort(), Object.keys(node.record).sort());
 
@@ -105,7 +105,7 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
     assert.ok(Math.abs(dGpu - dWasm) <= 1e-4, `webgpu ${dGpu} vs wasm ${dWasm}`);
     const upperDiff = Math.abs(gpu.record!.final.upper - wasm.record!.final.upper);
     assert.ok(upperDiff <= 1e-4, `upper: webgpu vs wasm differ by ${upperDiff}`);
-    t.diagnostic(`toy-sc n=2 bome ${steps} steps: distanceToOptimum node ${dNode}, wasm ${dWasm}, webgpu ${dGpu} (|webgpu - wasm| = ${Math.abs(dGpu - dWasm).toExponential(2)})`);
+    t.diagnostic(`toy-sc n=2 random=true bome ${steps} steps: distanceToOptimum node ${dNode}, wasm ${dWasm}, webgpu ${dGpu} (|webgpu - wasm| = ${Math.abs(dGpu - dWasm).toExponential(2)})`);
     assert.match(page.url(), /device=webgpu/, "the settings are in the URL");
 
     fs.mkdirSync(path.join(root, "out"), { recursive: true });

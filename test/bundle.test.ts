@@ -14,6 +14,7 @@ import vm from "node:vm";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { runTask } from "../src/experiment.js";
+import { readBlock } from "../scripts/readme.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -78,4 +79,18 @@ test("the browser bundle runs without process/require/Buffer and matches Node on
   const d = node.record.final.distanceToOptimum;
   assert.ok(Number.isFinite(d) && d < 1, `Node run: distanceToOptimum ${d}`);
   assert.ok(Math.abs(out.final.distanceToOptimum - d) <= 1e-6, `bundle ${out.final.distanceToOptimum} vs Node ${d}`);
+
+  // The README's "In the browser" example, in the same context (no WebGPU here: it falls back to wasm).
+  const block = /^```js\n([\s\S]*)\n```$/.exec(readBlock(fs.readFileSync(path.join(root, "README.md"), "utf8"), "browser").trim());
+  assert.ok(block, "the README browser example is one ```js fence");
+  assert.ok(block[1].split("\n").length <= 12, "the browser example stays short");
+  const body = block[1].replace(/^import \{([^}]*)\} from "bilevel";$/m, "const {$1} = __b;");
+  assert.ok(!/^import /m.test(body), "the example imports only from bilevel");
+  const logs: string[] = [];
+  ctx.console = { log: (...a: unknown[]) => logs.push(a.join(" ")) };
+  await vm.runInContext(`(async () => {\n${body}\n})()`, ctx);
+  const m = /^wasm: distanceToOptimum (\S+)$/.exec(logs[logs.length - 1] ?? "");
+  assert.ok(m, `unexpected output: ${logs.slice(-2).join(" | ")}`);
+  assert.ok(Number(m[1]) < 1e-2, `the example converges: ${m[1]}`);
+  assert.ok(logs.length > 5, "progress lines were printed");
 });
