@@ -7,8 +7,8 @@
  *   - machine info.
  * Writes JSON (default out/hyperclean-speed.json; `--out FILE`, `--steps N`, `--warmup N`, `--solvers a,b`,
  * `--threads N` (default: BILEVEL_THREADS, else both cores)).
- * Timing waits with `jax.blockUntilReady` (no host copies). PyTorch 1.13 CPU reference on this machine
- * kind: bome ~117 ms, itd ~179 ms, aid-cg ~205 ms per outer step.
+ * Timing waits with `jax.blockUntilReady` (no host copies). The comparison with PyTorch is
+ * bench/vs-torch.ts (both run side by side in one sitting).
  */
 import "../src/node/host.js"; // the Node set-up before the engine loads
 import fs from "node:fs";
@@ -69,7 +69,6 @@ async function main() {
       node: process.version,
     },
     settings: { steps: STEPS, warmup: WARMUP, dtype: "float32" },
-    pytorchReferenceMsPerStep: { bome: 117, itd: 179, "aid-cg": 205 },
   };
 
   // ms per outer step

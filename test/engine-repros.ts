@@ -8,7 +8,12 @@
 import assert from "node:assert/strict";
 import type * as JaxModule from "../src/jax.js";
 
-type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random">;
+type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random" | "tree">;
+/** The two oracles the exponential-compile repro (bug 4) needs, from bilevel's `oracles`. */
+export interface ReproOracles {
+  hvpYY(fn: (x: never, y: never) => Arr, x: unknown, y: unknown, v: unknown): unknown;
+  neumann(matvec: (v: never) => never, b: unknown, iters: number, alpha: number): unknown;
+}
 type Arr = JaxModule.Array;
 export type FloatDt = "float32" | "float64";
 
@@ -25,8 +30,11 @@ export interface EngineRepro {
 /** The values of `a` (consumed), with -0 read as 0. */
 export const read = async (a: Arr): Promise<number[]> => Array.from((await a.data()) as ArrayLike<number>, (v) => v + 0);
 
-/** Every repro, bound to one engine module. The engine must already be initialised. */
-export function engineRepros(jax: Jax): EngineRepro[] {
+/**
+ * Every repro, bound to one engine module (initialised, float64 available). With `oracles` the list
+ * also has bug 4 (a jit compile that takes minutes on the unpatched package, so leave it out there).
+ */
+export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
   const np = jax.numpy;
   const dtypeOf = (dt: FloatDt) => (dt === "float64" ? np.float64 : np.float32);
   const arr = (data: number[], shape: number[], dt: FloatDt): Arr => np.array(data, { dtype: dtypeOf(dt) }).reshape(shape);
@@ -175,5 +183,35 @@ export function engineRepros(jax: Jax): EngineRepro[] {
       assert.notDeepEqual(r1, r2);
     },
   });
+  if (oracles) {
+    out.push({
+      name: "a 12-term Neumann series (toy-lls AID) compiles under jit in seconds and matches the closed form (bug 4: exponential fusion)",
+      patch: "010 (4)",
+      failsUnpatched: true,
+      async run() {
+        const n = 4, K = 12;
+        const half = (v: Arr): Arr => v.ref.mul(v).sum().mul(0.5);
+        // toy-lls' lower level: y = {y1, y2}, f does not depend on y2
+        const lower = (x: Arr, y: { y1: Arr; y2: Arr }): Arr => {
+          y.y2.dispose();
+          return half(y.y1.ref).sub(x.mul(y.y1).sum());
+        };
+        const ones = () => np.ones([n], { dtype: np.float64 });
+        const body = (x: Arr, y: { y1: Arr; y2: Arr }) =>
+          oracles.neumann(((v: unknown) => oracles.hvpYY(lower as never, jax.tree.ref(x), jax.tree.ref(y), v)) as never, { y1: ones(), y2: ones() }, K, 0.1) as { y1: Arr; y2: Arr };
+        const z = () => np.zeros([n], { dtype: np.float64 });
+        const t0 = Date.now();
+        const f = jax.jit(body);
+        const res = f(z(), { y1: z(), y2: z() }) as unknown as { y1: Arr; y2: Arr };
+        const [y1, y2] = [await read(res.y1), await read(res.y2)];
+        f.dispose();
+        // H = diag(1 on y1, 0 on y2): v = alpha sum_{j<=K} (I - alpha H)^j 1
+        const want1 = 0.1 * Array.from({ length: K + 1 }, (_, j) => 0.9 ** j).reduce((s, t) => s + t, 0);
+        for (const v of y1) assert.ok(Math.abs(v - want1) < 1e-12, `y1 ${v} vs ${want1}`);
+        for (const v of y2) assert.ok(Math.abs(v - 0.1 * (K + 1)) < 1e-12, `y2 ${v}`);
+        assert.ok(Date.now() - t0 < 15_000, `compile + run took ${Date.now() - t0} ms`);
+      },
+    });
+  }
   return out;
 }

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { jax as engine } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { resolveExperiment, runTask, type RunRecord } from "../experiment.js";
 import { getSolver } from "../solvers/registry.js";
@@ -68,7 +69,9 @@ export interface MachineInfo {
   /** os.loadavg() when the bench started (1, 5, 15 minutes). */
   loadAverage: number[];
   bilevel: string;
+  /** The shipped engine: the jax-js version and the patches (patches/jax) applied to it. */
   jax: string;
+  enginePatches: string[];
   /** Installed versions of bilevel's dependencies (and of the plotting libraries). */
   packages: Record<string, string>;
 }
@@ -123,9 +126,11 @@ export function machineInfo(): MachineInfo {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
       version?: string;
       dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
     };
     bilevel = pkg.version ?? "unknown";
-    for (const dep of Object.keys(pkg.dependencies ?? {}).sort()) {
+    // Dependencies and the optional packages (data sets, plotting) where installed.
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).sort()) {
       // Installed next to bilevel (a checkout) or beside it (bilevel installed as a dependency).
       const candidates = [path.join(root, "node_modules", dep, "package.json"), path.join(root, "..", dep, "package.json")];
       packages[dep] = candidates.map(readVersion).find((v) => v !== null) ?? "not found";
@@ -141,7 +146,8 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
     bilevel,
-    jax: packages["@jax-js/jax"] ?? "unknown",
+    jax: engine.ENGINE.version,
+    enginePatches: [...engine.ENGINE.patches],
     packages,
   };
 }

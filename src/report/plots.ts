@@ -26,7 +26,7 @@ export const PLOTS_NEED = "SVG plots need the optional packages vega and vega-li
 
 let vegaModules: Promise<{ vega: typeof import("vega"); vl: typeof VegaLite } | null> | null = null;
 /** vega and vega-lite when installed, else null (loaded once). */
-export function loadVega(): Promise<{ vega: typeof import("vega"); vl: typeof VegaLite } | null> {
+function loadVega(): Promise<{ vega: typeof import("vega"); vl: typeof VegaLite } | null> {
   vegaModules ??= Promise.all([import("vega"), import("vega-lite")]).then(
     ([vega, vl]) => ({ vega, vl }),
     () => null,
