@@ -3,7 +3,8 @@
  * `startPlayground` on 127.0.0.1: the page loads with no console error; bome on toy-sc (2-D x) in the
  * page's worker ends at the distanceToOptimum Node reaches, to 1e-6 (wasm); the same run on webgpu
  * (SwiftShader's software adapter here, exposed by --enable-unsafe-webgpu) matches wasm to 1e-4; the
- * plots are drawn; the downloaded record is the `bilevel run --json` record; a stopped run stops.
+ * plots are drawn; the downloaded record is the `bilevel run --json` record; the oracles' closed-form
+ * checks pass on both devices at float32 tolerance (1e-4 relative); a stopped run stops.
  * Screenshot: out/playground.png. Skips with one reason only where chromium is not installed.
  */
 import "../src/node/host.js";
@@ -107,6 +108,29 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
     assert.ok(upperDiff <= 1e-4, `upper: webgpu vs wasm differ by ${upperDiff}`);
     t.diagnostic(`toy-sc n=2 random=true bome ${steps} steps: distanceToOptimum node ${dNode}, wasm ${dWasm}, webgpu ${dGpu} (|webgpu - wasm| = ${Math.abs(dGpu - dWasm).toExponential(2)})`);
     assert.match(page.url(), /device=webgpu/, "the settings are in the URL");
+
+    // The oracles' closed-form checks (src/browser/checks.ts) on each device, in float32.
+    const checks = await page.evaluate(async () => {
+      const out: Record<string, Record<string, number>> = {};
+      for (const device of ["wasm", "webgpu"]) {
+        const w = new Worker("worker.js", { type: "module" });
+        out[device] = await new Promise((resolve, reject) => {
+          w.onmessage = (e) => {
+            if (e.data.type === "checked") resolve({ ...e.data.errors, [`on ${e.data.arrayDevice}`]: 0 });
+            else if (e.data.type === "error") reject(new Error(e.data.message));
+          };
+          w.postMessage({ type: "check", device });
+        });
+        w.terminate();
+      }
+      return out;
+    });
+    for (const [device, errs] of Object.entries(checks)) {
+      assert.ok(`on ${device}` in errs, `the engine's arrays are not on ${device}: ${JSON.stringify(errs)}`);
+      assert.ok(Object.keys(errs).length >= 10, JSON.stringify(errs));
+      for (const [k, e] of Object.entries(errs)) assert.ok(e < 1e-4, `${device} ${k}: relative error ${e} against the closed form`);
+    }
+    t.diagnostic(`oracle checks, relative error vs closed form: ${JSON.stringify(checks, (_k, v) => (typeof v === "number" ? Number(v.toExponential(2)) : v))}`);
 
     fs.mkdirSync(path.join(root, "out"), { recursive: true });
     await page.screenshot({ path: path.join(root, "out", "playground.png"), fullPage: true });

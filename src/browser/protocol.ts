@@ -50,6 +50,12 @@ export interface Landscape {
   note: string;
 }
 
+/** Run the closed-form oracle checks (`./checks.ts`) on a device. */
+export interface CheckRequest {
+  type: "check";
+  device: DeviceName;
+}
+
 export type WorkerMessage =
   | { type: "catalog"; solvers: CatalogSolver[]; tasks: CatalogTask[]; engine: EngineInfo }
   | { type: "status"; text: string }
@@ -57,4 +63,5 @@ export type WorkerMessage =
   | { type: "progress"; step: number; steps: number; metrics: Record<string, number>; x: number[] | null }
   | { type: "step"; step: number; steps: number }
   | { type: "done"; record: RunRecord }
+  | { type: "checked"; device: DeviceName; arrayDevice: string; errors: Record<string, number> }
   | { type: "error"; message: string };

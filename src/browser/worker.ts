@@ -5,14 +5,15 @@
  * evaluation (with the iterate x for the path plot) and finally the same record `bilevel run --json`
  * writes. The page stops a run by terminating the worker.
  */
-import { engineInfo, initEngine, treeToFloat64, tref, type Tree } from "../engine/index.js";
+import { array, engineInfo, initEngine, treeToFloat64, tref, type Tree } from "../engine/index.js";
 import { imageDatasetFromBytes, IDX_FILES, setDataSources, type IdxPart } from "../data/index.js";
 import { runTask } from "../experiment.js";
 import type { BilevelProblem } from "../problem.js";
 import { solvers } from "../solvers/registry.js";
 import { getTask, tasks } from "../tasks/index.js";
 import { landscape } from "./landscape.js";
-import type { RunRequest, WorkerMessage } from "./protocol.js";
+import { oracleChecks } from "./checks.js";
+import type { CheckRequest, RunRequest, WorkerMessage } from "./protocol.js";
 
 const post = (m: WorkerMessage) => (self as unknown as { postMessage(m: WorkerMessage): void }).postMessage(m);
 const oneLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
@@ -78,9 +79,19 @@ async function run(req: RunRequest): Promise<void> {
   post({ type: "done", record });
 }
 
-self.onmessage = (e: MessageEvent<RunRequest>) => {
-  if (e.data?.type !== "run") return;
-  run(e.data).catch((err) => post({ type: "error", message: oneLine(err) }));
+self.onmessage = (e: MessageEvent<RunRequest | CheckRequest>) => {
+  const m = e.data;
+  if (m?.type === "run") run(m).catch((err) => post({ type: "error", message: oneLine(err) }));
+  else if (m?.type === "check") {
+    initEngine({ device: m.device, dtype: "float32" })
+      .then(async () => {
+        const probe = array([1, 2]);
+        const arrayDevice = String(probe.device); // where the engine's arrays live
+        probe.dispose();
+        return { arrayDevice, errors: await oracleChecks() };
+      })
+      .then(({ arrayDevice, errors }) => post({ type: "checked", device: m.device, arrayDevice, errors }), (err) => post({ type: "error", message: oneLine(err) }));
+  }
 };
 
 post({
