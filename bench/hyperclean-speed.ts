@@ -10,6 +10,7 @@
  * Timing waits with `jax.blockUntilReady` (no host copies). The comparison with PyTorch is
  * bench/vs-torch.ts (both run side by side in one sitting).
  */
+import "../src/node/host.js"; // the Node set-up before the engine loads
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

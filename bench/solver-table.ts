@@ -7,6 +7,7 @@
  *   npm run bench:solvers              # every row, seed 0
  *   node dist/bench/solver-table.js --only toy-sc   # rows of one toy
  */
+import "../src/node/host.js"; // the Node set-up before the engine loads
 import { mkdirSync, writeFileSync } from "node:fs";
 import { runTask } from "../src/experiment.js";
 import { machineInfo } from "./machine.js";

@@ -6,6 +6,7 @@
  *   npm run bench            # all solvers, both sizes, 1 and 2 threads
  *   node dist/bench/toy-speed.js --child itd 10   # one configuration (internal)
  */
+import "../src/node/host.js"; // the Node set-up before the engine loads
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -9,12 +9,13 @@
  * Threads: bilevel 2 wasm threads; torch 2 intra-op threads with OPENBLAS_NUM_THREADS=1.
  * Writes bench/results/vs-torch.json (`--out FILE`). Needs python3-torch: scripts/install-torch.sh.
  */
+import "../src/node/host.js"; // the Node set-up before the engine loads
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineInfo, initEngine, jax } from "../src/engine/index.js";
-import { mnistDataDir } from "../src/data/index.js";
+import { mnistDataDir } from "../src/node/data.js";
 import { resolveOptions } from "../src/options.js";
 import { getSolver } from "../src/solvers/registry.js";
 import { getTask } from "../src/tasks/index.js";

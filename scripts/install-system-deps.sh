@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages bilevel's tests use (shipped data sets and their readers; redis-server for the
-# distributed-bench tests, which start their own server on a loopback port), only if missing.
+# distributed-bench tests, which start their own server on a loopback port; chromium for the browser tests,
+# driven by playwright-core with executablePath /usr/bin/chromium), only if missing.
 # As root on Debian: apt-get update + apt-get install of the missing ones. Otherwise: a one-line note,
 # exit 0 (tests that need a missing package skip with a message).
 set -euo pipefail
 
-PACKAGES=(dataset-fashion-mnist python3-sklearn redis-server)
+PACKAGES=(dataset-fashion-mnist python3-sklearn redis-server chromium)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

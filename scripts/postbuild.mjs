@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // After `tsc`: put the shipped engine beside the compiled library (dist/vendor/jax), make the CLI
 // executable, and build the CommonJS entry points. The CommonJS build is one bundle (dist/cjs/bundle.cjs)
-// holding the library, the engine and bilevel/quant, so `require("bilevel")`, `require("bilevel/jax")`
-// and `require("bilevel/quant")` share one engine instance; npm dependencies stay external.
+// holding the library, the engine, bilevel/quant and bilevel/node, so `require("bilevel")`,
+// `require("bilevel/jax")`, `require("bilevel/quant")` and `require("bilevel/node")` share one engine
+// instance; npm dependencies stay external.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,9 +28,12 @@ const entry = path.join(cjs, "entry.mjs");
 fs.writeFileSync(
   entry,
   [
+    // The CommonJS build is Node's: the Node set-up runs first, before the engine loads.
+    `import "../src/node/host.js";`,
     `export * as root from "../src/index.js";`,
     `export * as jax from "../src/jax.js";`,
     `export * as quant from "../src/quant/index.js";`,
+    `export * as node from "../src/node/index.js";`,
   ].join("\n") + "\n",
 );
 await build({
@@ -47,6 +51,23 @@ await build({
   legalComments: "inline",
 });
 fs.rmSync(entry);
-for (const [name, key] of [["index", "root"], ["jax", "jax"], ["quant", "quant"]]) {
+for (const [name, key] of [["index", "root"], ["jax", "jax"], ["quant", "quant"], ["node", "node"]]) {
   fs.writeFileSync(path.join(cjs, `${name}.cjs`), `"use strict";\nmodule.exports = require("./bundle.cjs").${key};\n`);
 }
+
+// 4. The playground: a static page and its run worker, bundled for the browser from the compiled core
+// (the same runtime-neutral entry users bundle), served by `bilevel playground`.
+const pg = path.join(dist, "playground");
+fs.rmSync(pg, { recursive: true, force: true });
+fs.mkdirSync(pg, { recursive: true });
+for (const f of ["index.html", "style.css"]) fs.copyFileSync(path.join(root, "playground", f), path.join(pg, f));
+await build({
+  entryPoints: { main: path.join(dist, "src", "browser", "main.js"), worker: path.join(dist, "src", "browser", "worker.js") },
+  outdir: pg,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  logLevel: "warning",
+  legalComments: "inline",
+});

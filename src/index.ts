@@ -7,6 +7,10 @@
  * call {@link solve} with a solver name from {@link solvers}. Arrays are reference counted: every
  * function consumes its array arguments, so use `a.ref` for every use of `a` but the last.
  *
+ * This entry is runtime-neutral (Node, browsers, workers): it imports no `node:` module and reads no
+ * environment. Under Node, `bilevel` resolves to the same API after the Node set-up; the Node-only
+ * parts (data files, report writers, atomic outputs) are in `bilevel/node`.
+ *
  * @packageDocumentation
  */
 
@@ -54,6 +58,11 @@ export {
   setFloatDtype,
   floatDtype,
   engineInfo,
+  currentDeviceName,
+  jitEnabled,
+  engineHost,
+  configureHost,
+  DEVICES,
   np,
   jax,
   array,
@@ -68,7 +77,7 @@ export {
   mulberry32,
   gaussian,
 } from "./engine/index.js";
-export type { Arr, Tree, FloatDtype, DeviceName, EngineOptions } from "./engine/index.js";
+export type { Arr, Tree, FloatDtype, DeviceName, EngineOptions, EngineInfo, EngineHost } from "./engine/index.js";
 /**
  * Pytree helpers (all consume their tree arguments; `tref` takes references): `tadd`, `tsub`,
  * `tscale`, `taxpy`, `tvdot`, `tsqnorm`, `tnorm`, `tzerosLike`, `tref`, `tdispose`, `tstop`, `tmap`,
@@ -79,5 +88,13 @@ export { tadd, tsub, tscale, taxpy, tvdot, tsqnorm, tnorm, tzerosLike, tref, tdi
 // ---- oracles -----------------------------------------------------------------------------------
 /** Derivative oracles, linear solvers, unrolling and hypergradient estimators, for writing solvers. */
 export * as oracles from "./oracles/index.js";
+
+// ---- data --------------------------------------------------------------------------------------
+/**
+ * Data sets for the tasks that need them. Under Node they come from files; elsewhere pass them in:
+ * `setDataSources({ mnist: imageDatasetFromBytes("MNIST", url, { trainImages, ... }) })`.
+ */
+export { setDataSources, dataset, imageDatasetFromBytes, imageDatasetFromArrays, parseIdx, parseSklearnCsv, parseImdbJson, IDX_FILES } from "./data/index.js";
+export type { DataSources, ImageDataset, TabularDataset, TextDataset, IdxArray, IdxPart } from "./data/index.js";
 
 // Layer-wise quantization of language models is its own entry point: `bilevel/quant`.

@@ -6,16 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { BilevelInputError } from "../src/errors.js";
-import {
-  FASHION_MNIST_DIR,
-  loadBreastCancer,
-  loadFashionMnist,
-  loadIdxImageDir,
-  loadImdb,
-  loadMnist,
-  parseSklearnCsv,
-  readIdx,
-} from "../src/data/index.js";
+import { parseSklearnCsv } from "../src/data/index.js";
+import { FASHION_MNIST_DIR, loadBreastCancer, loadFashionMnist, loadIdxImageDir, loadImdb, loadMnist, readIdx } from "../src/node/data.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bilevel-data-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -12,7 +12,8 @@ import path from "node:path";
 import zlib from "node:zlib";
 import fc from "fast-check";
 import { BilevelInputError } from "../src/errors.js";
-import { parseIdx, parseImdbJson, parseSklearnCsv, readMaybeGzip } from "../src/data/index.js";
+import { parseIdx, parseImdbJson, parseSklearnCsv } from "../src/data/index.js";
+import { readMaybeGzip } from "../src/node/data.js";
 import { f32Tensor, parseSafetensors, serializeSafetensors, type SafeTensor, type SafeDtype } from "../src/quant/safetensors.js";
 
 const SEED = 0x16;

@@ -1,4 +1,5 @@
 /** Shared test set-up: start the engine once per test file (float64 unless a test asks otherwise). */
+import "../src/node/host.js"; // the Node set-up (worker threads, environment, data files) before the engine loads
 import assert from "node:assert/strict";
 import { array, gaussian, initEngine, jax, mulberry32, np, type Arr, type FloatDtype } from "../src/engine/index.js";
 import { mat, randomSPD, type Mat } from "../src/tasks/hostlinalg.js";

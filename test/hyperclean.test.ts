@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { array, jax, toFloat64, type Arr } from "../src/engine/index.js";
 import { BilevelInputError } from "../src/errors.js";
-import { loadMnist } from "../src/data/index.js";
+import { loadMnist } from "../src/node/data.js";
 import { solve } from "../src/run.js";
 import { getTask } from "../src/tasks/index.js";
 import { corruptLabels, corruptionFingerprint, type HCY } from "../src/tasks/hyperclean.js";

@@ -5,18 +5,21 @@
  *     bilevel list [--json]
  *     bilevel run <task> --solver <name> [--steps N] [--seed S] [--set key=value ...] [--json FILE]
  *                 [--quiet] [--dtype float32|float64] [--eval-every N] [--time-limit SECONDS]
- *                 [--checkpoint DIR [--checkpoint-every N] [--resume]] [--log FILE.jsonl]
+ *                 [--checkpoint DIR [--checkpoint-every N] [--resume]] [--log FILE.jsonl] [--device wasm|webgpu|cpu]
  *     bilevel bench <task> --solvers a,b,c [--steps N] [--seeds K] [--time-limit S] [--set key=value ...]
  *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet]
- *                 [--resume] [--log FILE.jsonl] [--queue redis://host:port/db]
+ *                 [--resume] [--log FILE.jsonl] [--queue redis://host:port/db] [--device D]
  *     bilevel worker --queue redis://host:port/db [--concurrency N] [--stall-seconds S]
  *     bilevel tune <task> --solver S --grid key=v1,v2 [--random N key=lo:hi[:log]] [--seeds K]
  *                 [--budget-steps N] [--halving] [--queue URL] [--out DIR] [--resume]
+ *     bilevel playground [--port N]
  *
  * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input, 130 / 143 stopped by
  * SIGINT / SIGTERM (after saving the checkpoint or the finished runs). Every error is one line on
  * stderr (a stack trace only with BILEVEL_DEBUG=1).
  */
+import "../node/host.js"; // first: the Node set-up runs before the engine loads
+import { nodeEnvProblems } from "../node/host.js";
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import fs from "node:fs";
@@ -26,7 +29,7 @@ import { BilevelInputError, BilevelRunError, printable } from "../errors.js";
 import { resolveExperiment, runTask, type RunRecord } from "../experiment.js";
 import { probeWritable, writeFileAtomic } from "../node/fsio.js";
 import { SEED_MAX } from "../options.js";
-import type { FloatDtype } from "../engine/index.js";
+import { DEVICES, initEngine, type DeviceName, type FloatDtype } from "../engine/index.js";
 import { solvers } from "../solvers/registry.js";
 import { tasks } from "../tasks/index.js";
 import { benchCommand, type BenchFlags } from "./bench.js";
@@ -36,6 +39,7 @@ import { startLongRun, type LongRunFlags } from "./longrun.js";
 import { registerWorkerCommand } from "./worker.js";
 import { registerTuneCommand } from "./tune.js";
 import { addQuantizeCommand } from "./quantize.js";
+import { addPlaygroundCommand } from "./playground.js";
 
 /** Exit code 2: bad input. */
 class UsageError extends BilevelInputError {}
@@ -85,12 +89,14 @@ interface RunFlags extends LongRunFlags {
   dtype?: FloatDtype;
   evalEvery?: number;
   timeLimit?: number;
+  device?: DeviceName;
 }
 
 async function runCommand(taskName: string, f: RunFlags): Promise<number> {
   const set = parseSets(f.set ?? []);
   resolveExperiment({ task: taskName, solver: f.solver, steps: f.steps, set }); // bad names and values before any probe or work
   if (f.json !== undefined) probeWritable(f.json, "--json");
+  if (f.device !== undefined) await initEngine({ device: f.device });
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   let upper = "";
@@ -188,6 +194,9 @@ function version(): string {
   return "unknown";
 }
 
+const deviceOption = () =>
+  new Option("--device <device>", "compute device (default: BILEVEL_DEVICE, else wasm; webgpu under Node needs the npm package webgpu)").choices([...DEVICES]);
+
 /** Run the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -223,6 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--checkpoint-every <N>", "checkpoint every N steps (default: at every evaluation)", intArg("checkpoint-every", 1))
     .option("--resume", "continue the run checkpointed in --checkpoint DIR (same settings; bitwise the same final record)")
     .option("--log <FILE.jsonl>", "append one JSON object per evaluation to FILE, flushed (tail -f)")
+    .addOption(deviceOption())
     .action(async (task: string, f: RunFlags) => {
       code = await runCommand(task, f);
     });
@@ -243,15 +253,22 @@ export async function main(argv: string[]): Promise<number> {
     .option("--resume", "run only the (solver, seed) pairs --out does not hold yet (finished runs are kept in --out/runs)")
     .option("--log <FILE.jsonl>", "one JSON object per evaluation, flushed (tail -f)")
     .option("--queue <redis://host:port/db>", "enqueue the runs on Redis and collect them from `bilevel worker`s")
-    .action(async (task: string, f: BenchFlags) => {
-      code = await benchCommand(task, f, argv, parseSets);
+    .addOption(deviceOption())
+    .action(async (task: string, f: BenchFlags & { device?: DeviceName }) => {
+      const { device, ...flags } = f;
+      if (device !== undefined) await initEngine({ device });
+      code = await benchCommand(task, flags, argv, parseSets);
     });
 
   registerLmCommands(program, (c) => (code = c));
   registerWorkerCommand(program, (c) => (code = c));
   registerTuneCommand(program, (c) => (code = c), argv, parseSets);
   addQuantizeCommand(program, (c) => (code = c));
+  addPlaygroundCommand(program, (c) => (code = c));
 
+  // An invalid BILEVEL_THREADS / BILEVEL_JIT / BILEVEL_DEVICE: one line, exit 2, for every command.
+  const envProblems = nodeEnvProblems();
+  if (envProblems.length > 0) return fail(new UsageError(envProblems.join("; ")));
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -1,11 +1,11 @@
 /**
  * sklearn's breast_cancer data (Wisconsin diagnostic, 569 samples x 30 features, classes
- * 0 = malignant, 1 = benign) read from the CSV that Debian's python3-sklearn installs:
+ * 0 = malignant, 1 = benign): the parser of the CSV that Debian's python3-sklearn installs (reading
+ * the file is Node's part, `src/node/data.ts`):
  *   /usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv
  * Format: a header line "n_samples,n_features,class names...", then one row per sample: the features
  * and the integer target last.
  */
-import fs from "node:fs";
 import { BilevelInputError, printable } from "../errors.js";
 
 export const BREAST_CANCER_PATHS = [
@@ -57,29 +57,4 @@ export function parseSklearnCsv(text: string, file: string, name: string): Tabul
     y[i] = t;
   }
   return { name, file, n, d, X, y, classNames };
-}
-
-const cache = new Map<string, TabularDataset>();
-
-/** breast_cancer (569 x 30) from python3-sklearn's data files, or from `file` when given. Cached per process. */
-export function loadBreastCancer(file?: string): TabularDataset {
-  const found = file ?? BREAST_CANCER_PATHS.find((p) => fs.existsSync(p));
-  if (!found) {
-    throw new BilevelInputError(
-      `breast_cancer: breast_cancer.csv not found (install the Debian package python3-sklearn: apt-get install python3-sklearn); searched ${BREAST_CANCER_PATHS.join(", ")}`,
-    );
-  }
-  let ds = cache.get(found);
-  if (!ds) {
-    let text: string;
-    try {
-      text = fs.readFileSync(found, "utf8");
-    } catch (e) {
-      throw new BilevelInputError(`${found}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-    ds = parseSklearnCsv(text, found, "breast_cancer");
-    if (ds.d !== 30 || ds.n !== 569) throw new BilevelInputError(`${found}: ${ds.n} x ${ds.d}, expected breast_cancer's 569 x 30`);
-    cache.set(found, ds);
-  }
-  return ds;
 }

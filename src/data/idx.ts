@@ -1,13 +1,12 @@
 /**
- * IDX files (the MNIST format: http://yann.lecun.com/exdb/mnist/), gzipped or not.
+ * IDX arrays (the MNIST format: http://yann.lecun.com/exdb/mnist/), from bytes. Reading files (gzipped
+ * or not) is Node's part: `src/node/data.ts`.
  *
  * Layout: 2 zero bytes, a type code (0x08 = unsigned byte, the only type the image datasets use), the
  * number of dimensions d, then d big-endian uint32 sizes, then the data in row-major order. The reader
  * checks all of it, and that the file holds exactly prod(sizes) elements: a truncated, padded or
  * foreign file is a one-line `BilevelInputError` naming the file, never garbage.
  */
-import fs from "node:fs";
-import zlib from "node:zlib";
 import { BilevelInputError } from "../errors.js";
 
 /** A parsed IDX array of unsigned bytes. */
@@ -44,54 +43,12 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   return { dims, data: bytes.subarray(header) };
 }
 
-/** Read the raw bytes of a file, gunzipping when it starts with the gzip magic (0x1f 0x8b). */
-export function readMaybeGzip(file: string): Uint8Array {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(file);
-  } catch (e) {
-    throw new BilevelInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return zlib.gunzipSync(raw);
-    } catch (e) {
-      throw new BilevelInputError(`${file}: corrupt gzip data (${(e as Error).message})`);
-    }
-  }
-  return raw;
-}
-
-const cache = new Map<string, IdxArray>();
-
-/**
- * Read an IDX file (gzipped or not), optionally checking its dimensions (`null` = any size).
- * Parsed arrays are cached per process by path, size and modification time.
- */
-export function readIdx(file: string, expectDims?: (number | null)[]): IdxArray {
-  let key = file;
-  try {
-    const st = fs.statSync(file);
-    key = `${file}\0${st.size}\0${st.mtimeMs}`;
-  } catch {
-    /* readMaybeGzip reports it */
-  }
-  let a = cache.get(key);
-  if (!a) {
-    a = parseIdx(readMaybeGzip(file), file);
-    cache.set(key, a);
-  }
-  if (expectDims) {
-    const ok = a.dims.length === expectDims.length && expectDims.every((d, i) => d === null || d === a!.dims[i]);
-    if (!ok) {
-      const want = expectDims.map((d) => (d === null ? "N" : String(d))).join(", ");
-      throw new BilevelInputError(`${file}: IDX dims [${a.dims.join(", ")}], expected [${want}]`);
-    }
+/** Check `a`'s dimensions against `expectDims` (`null` = any size); `name` is used in the error. */
+export function checkIdxDims(a: IdxArray, name: string, expectDims: (number | null)[]): IdxArray {
+  const ok = a.dims.length === expectDims.length && expectDims.every((d, i) => d === null || d === a.dims[i]);
+  if (!ok) {
+    const want = expectDims.map((d) => (d === null ? "N" : String(d))).join(", ");
+    throw new BilevelInputError(`${name}: IDX dims [${a.dims.join(", ")}], expected [${want}]`);
   }
   return a;
-}
-
-/** Drop every cached IDX array (tests). */
-export function clearIdxCache(): void {
-  cache.clear();
 }

@@ -1,74 +1,126 @@
 /**
  * The engine: the only module that sets up `@jax-js/jax`. Everything else in bilevel imports jax-js
- * through here, so the Node.js polyfills in `./setup.ts` are always in place first.
+ * through here, so the polyfills in `./setup.ts` are always in place first. Runtime-neutral: host
+ * settings (device, jit, threads) come from `./host.ts`, which the Node set-up (`src/node/host.ts`:
+ * BILEVEL_DEVICE, BILEVEL_JIT, BILEVEL_THREADS) or a page fills in.
  *
- * Threads: the wasm pool size is fixed when the process starts, by BILEVEL_THREADS (default min(2, cores);
- * 1 = kernels run on the main thread, fastest for small problems).
+ * Threads: the wasm pool size is fixed when jax-js loads: under Node by BILEVEL_THREADS (default
+ * min(2, cores); 1 = kernels run on the main thread, fastest for small problems), in a browser by
+ * jax-js's own workers, which exist only in a cross-origin-isolated page.
  *
  * Ownership: jax-js arrays are reference counted. Every function here follows the jax-js rule — an
  * array passed as an argument is consumed (its count drops by one); pass `a.ref` to keep using `a`.
  */
 import * as jax from "./jaxjs.js";
 import { wasmThreads } from "./jaxjs.js";
+import { BilevelInputError } from "../errors.js";
+import { configureHost, DEVICES, engineHost, type DeviceName } from "./host.js";
 
 export { jax, wasmThreads };
+export { engineHost, configureHost, DEVICES, type DeviceName, type EngineHost } from "./host.js";
 export const np = jax.numpy;
 export type Arr = jax.Array;
 export type { JsTree } from "./jaxjs.js";
 
-/** Devices bilevel can run on. `wasm` is the CPU default; `webgpu` where the host provides it. */
-export type DeviceName = "wasm" | "webgpu" | "cpu";
 /** Floating-point precision of problem data and iterates. */
 export type FloatDtype = "float32" | "float64";
 
 export interface EngineOptions {
-  /** Compute device (default `wasm`, or the BILEVEL_DEVICE environment variable). */
+  /**
+   * Compute device. Default: the device the engine already runs on, else the host's default (under
+   * Node the BILEVEL_DEVICE environment variable), else `wasm`. Arrays stay on the device they were
+   * made on: switch devices between runs, not within one.
+   */
   device?: DeviceName;
-  /** Default float dtype for arrays made through the engine (default `float32`). */
+  /** Default float dtype for arrays made through the engine (default `float32`; webgpu has no float64). */
   dtype?: FloatDtype;
+  /** Compile solver steps with jit (default on; under Node BILEVEL_JIT=0 turns it off). */
+  jit?: boolean;
 }
 
-let ready: Promise<void> | null = null;
+let started = false;
+let switching: Promise<void> = Promise.resolve();
 let currentDevice: DeviceName = "wasm";
 let currentDtype: FloatDtype = "float32";
 
+async function useDevice(device: DeviceName): Promise<void> {
+  if (started && device === currentDevice) return;
+  await engineHost().prepareDevice?.(device);
+  const got = await jax.init(device);
+  if (!got.includes(device)) {
+    const why = device === "webgpu" ? " (no WebGPU adapter: in Chromium start it with --enable-unsafe-webgpu where WebGPU is not enabled by default)" : "";
+    throw new BilevelInputError(`device: '${device}' is not available on this host${why} (have: ${got.join(", ") || "none"})`);
+  }
+  jax.defaultDevice(device);
+  currentDevice = device;
+  started = true;
+}
+
 /**
- * Start the engine (idempotent; later calls may change the dtype). Must be awaited once before any
- * array is made. Throws a one-line error when the device is not available on this host.
+ * Start the engine, or change its device or dtype. Must be awaited once before any array is made.
+ * Throws a one-line `BilevelInputError` for an invalid host setting (e.g. BILEVEL_THREADS=abc), an
+ * unknown device, or a device this host does not have.
  */
 export async function initEngine(opts: EngineOptions = {}): Promise<void> {
-  const device = opts.device ?? (process.env.BILEVEL_DEVICE as DeviceName | undefined) ?? "wasm";
-  if (!["wasm", "webgpu", "cpu"].includes(device)) {
-    throw new Error(`device: expected one of wasm, webgpu, cpu, got '${device}'`);
+  const host = engineHost();
+  if (host.problems.length > 0) throw new BilevelInputError(host.problems[0]);
+  if (opts.device !== undefined && !DEVICES.includes(opts.device)) {
+    throw new BilevelInputError(`device: expected one of ${DEVICES.join(", ")}, got '${String(opts.device)}'`);
   }
-  if (opts.dtype !== undefined) setFloatDtype(opts.dtype);
-  if (!ready) {
-    ready = (async () => {
-      const got = await jax.init(device);
-      if (!got.includes(device)) throw new Error(`device: '${device}' is not available on this host (have: ${got.join(", ") || "none"})`);
-      jax.defaultDevice(device);
-      currentDevice = device;
-    })();
-    ready.catch(() => (ready = null));
-  } else if (device !== currentDevice) {
-    throw new Error(`device: the engine already runs on '${currentDevice}'; cannot switch to '${device}'`);
+  if (opts.jit !== undefined) {
+    if (typeof opts.jit !== "boolean") throw new BilevelInputError(`jit: expected true or false, got '${String(opts.jit)}'`);
+    configureHost({ jit: opts.jit });
   }
-  await ready;
+  const run = switching.then(async () => {
+    const device = opts.device ?? (started ? currentDevice : (host.defaultDevice ?? "wasm"));
+    const dtype = opts.dtype ?? currentDtype;
+    if (device === "webgpu" && dtype === "float64") throw new BilevelInputError("dtype: float64 is not supported on webgpu (use float32)");
+    await useDevice(device);
+    if (opts.dtype !== undefined) setFloatDtype(opts.dtype);
+  });
+  switching = run.catch(() => {});
+  await run;
+}
+
+/** The device arrays are made on now. */
+export function currentDeviceName(): DeviceName {
+  return currentDevice;
+}
+
+/** True when solver steps are compiled with jit (host setting; `initEngine({ jit })` changes it). */
+export function jitEnabled(): boolean {
+  return engineHost().jit;
 }
 
 /** Set the float dtype used by `array`, `zeros`, ... (problem builders call these). */
 export function setFloatDtype(dtype: FloatDtype): void {
-  if (dtype !== "float32" && dtype !== "float64") throw new Error(`dtype: expected float32 or float64, got '${dtype}'`);
+  if (dtype !== "float32" && dtype !== "float64") throw new BilevelInputError(`dtype: expected float32 or float64, got '${dtype}'`);
+  if (dtype === "float64" && started && currentDevice === "webgpu") throw new BilevelInputError("dtype: float64 is not supported on webgpu (use float32)");
   currentDtype = dtype;
 }
 export function floatDtype(): FloatDtype {
   return currentDtype;
 }
-export function engineInfo(): { device: DeviceName; dtype: FloatDtype; threads: number; jax: string; enginePatches: string[] } {
+/** What the engine runs on: device, dtype, wasm threads, jit, host runtime, jax-js version and patches. */
+export interface EngineInfo {
+  device: DeviceName;
+  dtype: FloatDtype;
+  /** Threads computing kernels: the wasm worker pool size (1 = the calling thread); 1 off wasm. */
+  threads: number;
+  /** Solver steps compiled with jit. */
+  jit: boolean;
+  /** The runtime: node, browser, worker or unknown. */
+  host: string;
+  jax: string;
+  enginePatches: string[];
+}
+export function engineInfo(): EngineInfo {
   return {
     device: currentDevice,
     dtype: currentDtype,
     threads: currentDevice === "wasm" ? wasmThreads : 1,
+    jit: engineHost().jit,
+    host: engineHost().name,
     jax: jax.ENGINE.version,
     enginePatches: [...jax.ENGINE.patches],
   };

@@ -13,7 +13,7 @@
  * byte stream per part.
  */
 import { mulberry32 } from "../engine/index.js";
-import { loadImdb } from "../data/imdb.js";
+import { loadImdb } from "../node/data.js";
 
 /** Vocabulary size of the byte tokenizer. */
 export const BYTE_VOCAB = 256;

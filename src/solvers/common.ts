@@ -2,7 +2,7 @@
  * Pieces every solver shares: binding the problem's objectives, the inner-loop start and settings,
  * projections, and compiling one outer step with `jit`.
  */
-import { jax, scalar, tdispose, type Arr, type Tree } from "../engine/index.js";
+import { jax, jitEnabled, scalar, tdispose, type Arr, type Tree } from "../engine/index.js";
 import type { BilevelFns, GDOptions } from "../oracles/index.js";
 import type { BilevelProblem, SolverInstance } from "../problem.js";
 
@@ -38,8 +38,6 @@ export function innerGD(p: BilevelProblem, steps: number, lr: number): GDOptions
 export const projX = (p: BilevelProblem, x: Tree): Tree => (p.projectX ? p.projectX(x) : x);
 export const projY = (p: BilevelProblem, y: Tree): Tree => (p.projectY ? p.projectY(y) : y);
 
-/** Set BILEVEL_JIT=0 to run solver steps eagerly (debugging). */
-export const useJit = process.env.BILEVEL_JIT !== "0";
 
 /** A compiled outer step: (state, k, batch?) -> state, consuming state and batch. */
 export interface CompiledStep<S extends Tree> {
@@ -52,6 +50,7 @@ export interface CompiledStep<S extends Tree> {
  * scalar array so step-size schedules do not trigger recompilation.
  */
 export function compileStep<S extends Tree>(body: (state: S, k: Arr, batch?: Tree) => S): CompiledStep<S> {
+  const useJit = jitEnabled(); // BILEVEL_JIT=0 under Node, or initEngine({ jit: false }): eager steps (debugging)
   const withBatch = useJit ? jax.jit((s: S, k: Arr, b: Tree) => body(s, k, b)) : null;
   const noBatch = useJit ? jax.jit((s: S, k: Arr) => body(s, k)) : null;
   const run = ((state: S, k: number, batch?: Tree): S => {

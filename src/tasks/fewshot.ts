@@ -38,7 +38,7 @@
 import { int, num, positive, unrolled } from "../options.js";
 import { array, jax, mulberry32, np, tdispose, tmap, tref, zeros, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { loadFashionMnist, loadMnist } from "../data/index.js";
+import { dataset } from "../data/index.js";
 import { gradientDescent } from "../oracles/index.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
 
@@ -431,8 +431,8 @@ export type DigitsOpts = { ways: number; shots: number; queries: number; metaBat
 
 /** Meta-training pools (Fashion-MNIST 0-9 and MNIST 0-4, train split) and meta-test pools (MNIST 5-9, test split). */
 function digitPools(o: DigitsOpts): { train: ClassPool[]; test: ClassPool[]; info: Record<string, unknown> } {
-  const fashion = loadFashionMnist(o.fashionDir || undefined);
-  const mnist = loadMnist(o.dataDir || undefined);
+  const fashion = dataset("fashionMnist", o.fashionDir);
+  const mnist = dataset("mnist", o.dataDir);
   const train = [
     ...classPools(fashion.trainImages, fashion.trainLabels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "fashion-"),
     ...classPools(mnist.trainImages, mnist.trainLabels, [0, 1, 2, 3, 4], "mnist-"),

@@ -61,7 +61,7 @@
 import { int, num, positive } from "../options.js";
 import { array, floatDtype, full, mulberry32, np, ones, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { loadBreastCancer, loadImdb, type TabularDataset, type TextDataset } from "../data/index.js";
+import { dataset, type TabularDataset, type TextDataset } from "../data/index.js";
 import { bagOfWords, buildVocabulary, csrMatvec, csrTMatvec, csrToDense, tokenize, type Csr } from "../data/bow.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
 import { mat, solve as denseSolve } from "./hostlinalg.js";
@@ -431,7 +431,7 @@ export async function hpoL2Imdb(o: ImdbOpts, seed: number): Promise<BilevelProbl
   for (const k of ["nTrain", "nVal", "nTest", "vocab"] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new BilevelInputError(`${k}: expected a positive integer, got ${o[k]}`);
   }
-  const ds = loadImdb(o.dataFile || undefined);
+  const ds = dataset("imdb", o.dataFile);
   const key = `${ds.file}|${seed}|${o.nTrain}|${o.nVal}|${o.nTest}|${o.vocab}`;
   let data = featureCache.get(key);
   if (!data) {
@@ -672,7 +672,7 @@ type SvmOpts = { x0Low: number; x0High: number; baselineC: number; dataFile: str
 
 /** svm-hpo on breast_cancer from python3-sklearn (or `dataFile`). */
 export async function svmHpo(o: SvmOpts, seed: number): Promise<BilevelProblem<Arr, SvmY>> {
-  return svmHpoProblem(svmSplits(loadBreastCancer(o.dataFile || undefined), seed), o);
+  return svmHpoProblem(svmSplits(dataset("breastCancer", o.dataFile), seed), o);
 }
 
 export const svmHpoTask: TaskSpec<SvmOpts> = {

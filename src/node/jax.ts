@@ -1,0 +1,3 @@
+/** `bilevel/jax` under Node (the "node" export condition): the Node set-up, then the engine. */
+import "./host.js";
+export * from "../jax.js";
