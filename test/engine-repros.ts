@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type * as JaxModule from "../src/jax.js";
 
-type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random">;
+type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random"> & Partial<Pick<typeof JaxModule, "customVjp">>;
 type Arr = JaxModule.Array;
 export type FloatDt = "float32" | "float64";
 
@@ -173,6 +173,27 @@ export function engineRepros(jax: Jax): EngineRepro[] {
       assert.deepEqual(r1, await one(1));
       assert.deepEqual(r2, await one(2));
       assert.notDeepEqual(r1, r2);
+    },
+  });
+  out.push({
+    name: "customVjp: grad and jit(grad) follow the custom rule (x^3 with a bwd of 6 x^2 ct), nested grad differentiates bwd",
+    patch: "030",
+    failsUnpatched: true,
+    async run() {
+      assert.equal(typeof jax.customVjp, "function", "the engine has no customVjp");
+      const cube = (x: Arr): Arr => x.ref.mul(x.ref).mul(x);
+      const c = jax.customVjp!(
+        (x: Arr) => cube(x),
+        (x: Arr) => [cube(x.ref), x] as [Arr, Arr],
+        (x: Arr, ct: Arr) => [x.ref.mul(x).mul(6).mul(ct)],
+      );
+      const g = (x: Arr): Arr => jax.grad((z: Arr) => c(z).sum())(x);
+      const x = () => arr([1, -2, 3], [3], "float64");
+      assert.deepEqual(await read(g(x())), [6, 24, 54]);
+      const jg = jax.jit(g);
+      assert.deepEqual(await read(jg(x()) as Arr), [6, 24, 54]);
+      jg.dispose();
+      assert.deepEqual(await read(jax.grad((z: Arr) => g(z).sum())(x())), [12, -24, 36]);
     },
   });
   return out;
