@@ -85,6 +85,10 @@ export { tadd, tsub, tscale, taxpy, tvdot, tsqnorm, tnorm, tzerosLike, tref, tdi
 export { implicitArgmin, implicitRoot } from "./oracles/implicit.js";
 export type { ImplicitArgminOptions, ImplicitRootOptions, ImplicitLinearSolver, ImplicitFunction, Optimality } from "./oracles/implicit.js";
 
+/** `verifyHypergradient`: a solver's hypergradient estimate vs a float64 reference (`bilevel verify`). */
+export { verifyHypergradient } from "./verify.js";
+export type { VerifyOptions, VerifyResult } from "./verify.js";
+
 // ---- oracles -----------------------------------------------------------------------------------
 /** Derivative oracles, linear solvers, unrolling and hypergradient estimators, for writing solvers. */
 export * as oracles from "./oracles/index.js";

@@ -7,6 +7,7 @@
  *                 [--quiet] [--dtype float32|float64] [--eval-every N] [--time-limit SECONDS]
  *     bilevel bench <task> --solvers a,b,c [--steps N] [--seeds K] [--time-limit S] [--set key=value ...]
  *                 [--target metric=value] [--eval-every N] [--out DIR] [--quiet]
+ *     bilevel verify <task> --solver S [--steps K] [--seed S] [--set key=value ...] [--json FILE]  (cli/verify.ts)
  *
  * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input. Every error is one line on
  * stderr (a stack trace only with BILEVEL_DEBUG=1).
@@ -25,6 +26,7 @@ import { benchCommand, type BenchFlags } from "./bench.js";
 import { intArg, positiveNumber } from "./args.js";
 import { registerLmCommands } from "./lm.js";
 import { addQuantizeCommand } from "./quantize.js";
+import { addVerifyCommand } from "./verify.js";
 
 /** Exit code 2: bad input. */
 class UsageError extends BilevelInputError {}
@@ -253,6 +255,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerLmCommands(program, (c) => (code = c));
   addQuantizeCommand(program, (c) => (code = c));
+  addVerifyCommand(program, (c) => (code = c), parseSets);
 
   if (argv.length === 0) return fail(new UsageError("missing command: try `bilevel list`, `bilevel run <task> --solver <name>` or `bilevel --help`"));
   try {

@@ -12,10 +12,10 @@
  * Assumes a lower level that T gradient steps solve well; memory grows linearly in T (or truncate).
  * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, truncate = 0 (full unrolling).
  */
-import { taxpy, tref, type Tree } from "../engine/index.js";
+import { taxpy, tdispose, tref, type Tree } from "../engine/index.js";
 import { unrolledHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
+import { compileStep, fnsOf, innerGD, projX, withHypergrad, type XY, xyInstance } from "./common.js";
 
 export const itdDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, truncate: 0 };
 
@@ -43,6 +43,10 @@ export const itd: SolverSpec<typeof itdDefaults> = {
       value.dispose();
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
-    return xyInstance(step);
+    return withHypergrad(xyInstance(step), (x, y) => {
+      const { h, yT, value } = unrolledHypergrad(fns, x, y, gd);
+      tdispose([yT, value]);
+      return h;
+    });
   },
 };
