@@ -25,6 +25,16 @@ test("toy-sc (random A, B, D): aid-cg after 5 steps matches the closed form to 1
   assert.ok(Math.abs(fd.relError - closed.relError) <= 1e-7, `finite differences ${fd.relError} vs closed form ${closed.relError}`);
 });
 
+test("finite differences along sampled directions (x with more than 16 entries) agree with the closed form", async () => {
+  const set = { random: "true", n: "20" };
+  const closed = await verifyHypergradient({ task: "toy-sc", solver: "aid-cg", steps: 2, set });
+  const fd = await verifyHypergradient({ task: "toy-sc", solver: "aid-cg", steps: 2, set, reference: "finite-differences", directions: 3 });
+  assert.equal(fd.directions, 4, "the estimate's direction and 3 random ones");
+  // the same estimate measured two ways: its full error vs the closed form, its error along 4 directions
+  assert.ok(closed.relError <= 1e-3 && fd.relError <= closed.relError * 2, `closed form ${closed.relError}, finite differences ${fd.relError}`);
+  assert.ok(fd.cosine > 1 - 1e-8);
+});
+
 test("toy-quadratic: itd with 60 inner steps matches the closed form to 1e-3; with the default 10 it is flagged", async () => {
   const good = await verifyHypergradient({ task: "toy-quadratic", solver: "itd", steps: 3, set: { T: "60", innerLr: "0.18", noise: "0" } });
   assert.ok(good.relError <= 1e-3, `relError ${good.relError}`);
