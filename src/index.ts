@@ -85,6 +85,19 @@ export type { Arr, Tree, FloatDtype, DeviceName, EngineOptions, EngineInfo, Engi
  */
 export { tadd, tsub, tscale, taxpy, tvdot, tsqnorm, tnorm, tzerosLike, tref, tdispose, tstop, tmap, tleaves } from "./engine/index.js";
 
+// ---- implicit differentiation in the user's own model ----------------------------------------
+/**
+ * `implicitArgmin(lower, options)` / `implicitRoot(optimality, solve, options)`: a function
+ * `x => y*(x)` that solves an inner problem and is differentiated by the implicit function theorem
+ * inside the user's `jax.grad` / `jax.jit` (built on the engine's `jax.customVjp`).
+ */
+export { implicitArgmin, implicitRoot } from "./oracles/implicit.js";
+export type { ImplicitArgminOptions, ImplicitRootOptions, ImplicitLinearSolver, ImplicitFunction, Optimality } from "./oracles/implicit.js";
+
+/** `verifyHypergradient`: a solver's hypergradient estimate vs a float64 reference (`bilevel verify`). */
+export { verifyHypergradient } from "./verify.js";
+export type { VerifyOptions, VerifyResult } from "./verify.js";
+
 // ---- oracles -----------------------------------------------------------------------------------
 /** Derivative oracles, linear solvers, unrolling and hypergradient estimators, for writing solvers. */
 export * as oracles from "./oracles/index.js";

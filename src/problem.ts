@@ -39,6 +39,11 @@ export interface BilevelProblem<X extends Tree = Tree, Y extends Tree = Tree, B 
   sample?(seed: number, step: number): B;
   /** Task metrics at (x, y), e.g. `distanceToOptimum`, `testAccuracy`. Consumes x, y. */
   evaluate?(x: X, y: Y): Promise<Record<string, number>>;
+  /**
+   * The exact hypergradient dF/dx of F(x, y*(x)) at x (closed form, float64), when the problem has one;
+   * x and the result are flat like `treeToFloat64`. `bilevel verify` uses it as its reference.
+   */
+  exactHypergradient?(x: Float64Array): Float64Array;
   /** A known optimum (closed form), when there is one. Not consumed by anyone; read-only. */
   solution?: { x: X; y: Y; upperValue: number };
   /** Extra facts about the instance (sizes, fingerprints), reported in results. */
@@ -100,6 +105,12 @@ export interface SolverInstance<S extends Tree = Tree> {
   iterate(state: S): { x: Tree; y: Tree };
   /** Free compiled functions and captured constants. */
   dispose(): void;
+  /**
+   * The hypergradient estimate dF/dx that step `k` would use at the current state (fresh arrays, an
+   * x-shaped tree; the state stays valid). Present for solvers whose update is a hypergradient
+   * estimate (ITD, AID, ...); `bilevel verify` compares it with a float64 reference.
+   */
+  hypergrad?(state: S, k: number): Tree;
 }
 
 /** A registered algorithm. */

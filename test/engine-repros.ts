@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type * as JaxModule from "../src/jax.js";
 
-type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random" | "tree">;
+type Jax = Pick<typeof JaxModule, "numpy" | "grad" | "jit" | "random" | "tree"> & Partial<Pick<typeof JaxModule, "customVjp">>;
 /** The two oracles the exponential-compile repro (bug 4) needs, from bilevel's `oracles`. */
 export interface ReproOracles {
   hvpYY(fn: (x: never, y: never) => Arr, x: unknown, y: unknown, v: unknown): unknown;
@@ -213,5 +213,26 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       },
     });
   }
+  out.push({
+    name: "customVjp: grad and jit(grad) follow the custom rule (x^3 with a bwd of 6 x^2 ct), nested grad differentiates bwd",
+    patch: "030",
+    failsUnpatched: true,
+    async run() {
+      assert.equal(typeof jax.customVjp, "function", "the engine has no customVjp");
+      const cube = (x: Arr): Arr => x.ref.mul(x.ref).mul(x);
+      const c = jax.customVjp!(
+        (x: Arr) => cube(x),
+        (x: Arr) => [cube(x.ref), x] as [Arr, Arr],
+        (x: Arr, ct: Arr) => [x.ref.mul(x).mul(6).mul(ct)],
+      );
+      const g = (x: Arr): Arr => jax.grad((z: Arr) => c(z).sum())(x);
+      const x = () => arr([1, -2, 3], [3], "float64");
+      assert.deepEqual(await read(g(x())), [6, 24, 54]);
+      const jg = jax.jit(g);
+      assert.deepEqual(await read(jg(x()) as Arr), [6, 24, 54]);
+      jg.dispose();
+      assert.deepEqual(await read(jax.grad((z: Arr) => g(z).sum())(x())), [12, -24, 36]);
+    },
+  });
   return out;
 }

@@ -13,6 +13,7 @@
  *     bilevel tune <task> --solver S --grid key=v1,v2 [--random N key=lo:hi[:log]] [--seeds K]
  *                 [--budget-steps N] [--halving] [--queue URL] [--out DIR] [--resume]
  *     bilevel playground [--port N]
+ *     bilevel verify <task> --solver S [--steps K] [--seed S] [--set key=value ...] [--json FILE]  (cli/verify.ts)
  *
  * Exit codes: 0 success, 1 a diverged run or an internal error, 2 bad input, 130 / 143 stopped by
  * SIGINT / SIGTERM (after saving the checkpoint or the finished runs). Every error is one line on
@@ -40,6 +41,7 @@ import { registerWorkerCommand } from "./worker.js";
 import { registerTuneCommand } from "./tune.js";
 import { addQuantizeCommand } from "./quantize.js";
 import { addPlaygroundCommand } from "./playground.js";
+import { addVerifyCommand } from "./verify.js";
 
 /** Exit code 2: bad input. */
 class UsageError extends BilevelInputError {}
@@ -265,6 +267,7 @@ export async function main(argv: string[]): Promise<number> {
   registerTuneCommand(program, (c) => (code = c), argv, parseSets);
   addQuantizeCommand(program, (c) => (code = c));
   addPlaygroundCommand(program, (c) => (code = c));
+  addVerifyCommand(program, (c) => (code = c), parseSets);
 
   // An invalid BILEVEL_THREADS / BILEVEL_JIT / BILEVEL_DEVICE: one line, exit 2, for every command.
   const envProblems = nodeEnvProblems();

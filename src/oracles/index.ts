@@ -3,3 +3,4 @@ export * from "./grads.js";
 export * from "./linsolve.js";
 export * from "./unroll.js";
 export * from "./hypergrad.js";
+export * from "./implicit.js";

@@ -19,7 +19,7 @@ import { int, num, positive, unrolled } from "../options.js";
 import { taxpy, tdispose, tref } from "../engine/index.js";
 import { gradientDescent, implicitHypergrad, type LinearSolver } from "../oracles/index.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
+import { compileStep, fnsOf, innerGD, innerStart, projX, withHypergrad, type XY, xyInstance } from "./common.js";
 
 /** The AID outer step shared by aid-cg, aid-neumann and stocbio (which is AID-Neumann on minibatches). */
 export function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, solver: LinearSolver): SolverInstance {
@@ -34,7 +34,12 @@ export function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: nu
     tdispose(v);
     return { x: projX(p, taxpy(-lrX, h, x)), y: yT };
   });
-  return xyInstance(step);
+  return withHypergrad(xyInstance(step), (x, y) => {
+    const yT = gradientDescent(fns.lower, tref(x), innerStart(p, tref(x), y), gd);
+    const { h, v } = implicitHypergrad(fns, x, yT, solver);
+    tdispose(v);
+    return h;
+  });
 }
 
 /** Cap of aid-cg's CG iterations (unrolled into the compiled step, ~370 KB of program each: ~180 MB). */

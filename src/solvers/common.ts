@@ -80,3 +80,22 @@ export function xyInstance(step: CompiledStep<XY>): SolverInstance {
     dispose: () => step.dispose(),
   };
 }
+
+/**
+ * Add the `hypergrad` hook to an {x, y} instance: `estimate(x, y)` (consumes x, y) returns the
+ * hypergradient estimate of one outer step at (x, y), compiled like the step.
+ */
+export function withHypergrad(inst: SolverInstance, estimate: (x: Tree, y: Tree) => Tree): SolverInstance {
+  const compiled = jitEnabled() ? jax.jit((x: Tree, y: Tree) => estimate(x, y)) : null;
+  return {
+    ...inst,
+    hypergrad: (s) => {
+      const { x, y } = iterateXY(s);
+      return compiled ? (compiled(x as never, y as never) as Tree) : estimate(x, y);
+    },
+    dispose: () => {
+      inst.dispose();
+      compiled?.dispose();
+    },
+  };
+}

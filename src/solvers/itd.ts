@@ -13,10 +13,10 @@
  * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, truncate = 0 (full unrolling).
  */
 import { int, positive, unrolled } from "../options.js";
-import { taxpy, tref, type Tree } from "../engine/index.js";
+import { taxpy, tref, type Tree, tdispose } from "../engine/index.js";
 import { unrolledHypergrad } from "../oracles/index.js";
 import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
+import { compileStep, fnsOf, innerGD, projX, withHypergrad, type XY, xyInstance } from "./common.js";
 
 export const itdDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, truncate: 0 };
 
@@ -45,6 +45,10 @@ export const itd: SolverSpec<typeof itdDefaults> = {
       value.dispose();
       return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
     });
-    return xyInstance(step);
+    return withHypergrad(xyInstance(step), (x, y) => {
+      const { h, yT, value } = unrolledHypergrad(fns, x, y, gd);
+      tdispose([yT, value]);
+      return h;
+    });
   },
 };

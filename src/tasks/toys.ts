@@ -85,7 +85,8 @@ export function toySC(n: number, random: boolean, seed: number): BilevelProblem<
   }
   // x* = (B A^-1 B' + D)^-1 D xh, y* = A^-1 B' x*
   const AinvBt = solve(A, transpose(B));
-  const xs = solve(add(matmul(B, AinvBt), D), mat(n, 1, matvec(D, xh))).data;
+  const BAinvBt = matmul(B, AinvBt);
+  const xs = solve(add(BAinvBt, D), mat(n, 1, matvec(D, xh))).data;
   const ys = matvec(AinvBt, xs);
   const [Aa, Ba, Da, xha] = [toArr(A), toArr(B), toArr(D), vec(xh)];
   const quad = (M: Arr, v: Arr) => np.matmul(M, v.ref).mul(v).mul(0.5).sum();
@@ -95,6 +96,12 @@ export function toySC(n: number, random: boolean, seed: number): BilevelProblem<
     lower: (x, y) => quad(Aa.ref, y.ref).sub(np.matmul(Ba.ref, y).mul(x).sum()),
     init: () => ({ x: zeros([n]), y: zeros([n]) }),
     evaluate: (x, y) => distanceMetrics(x, y, xs, ys),
+    // y*(x) = A^-1 B' x, so dF/dx = B A^-1 B' x + D (x - xh)
+    exactHypergradient: (x) => {
+      const g = matvec(BAinvBt, x);
+      const dx = matvec(D, Float64Array.from(x, (v, i) => v - xh[i]));
+      return g.map((v, i) => v + dx[i]);
+    },
     solution: { x: vec(xs), y: vec(ys), upperValue: 0.5 * dotq(A, ys) + 0.5 * dotq(D, xs.map((v, i) => v - xh[i])) },
     info: { n, random },
   };
@@ -256,6 +263,7 @@ export function toyQuadratic(nx: number, ny: number, seed: number, noise = 0.05)
       const hg = quadraticExact(d, await treeToFloat64(x.ref)).hypergrad;
       return { ...(await distanceMetrics(x, y, xs, ys)), hypergradNorm: Math.hypot(...hg) };
     },
+    exactHypergradient: (x) => quadraticExact(d, x).hypergrad,
     solution: { x: vec(xs), y: vec(ys), upperValue: NaN },
     info: { nx, ny, noise },
   };
