@@ -82,9 +82,9 @@ export const UNARY: Unary[] = [
     deriv: (x) => 0.5 / Math.sqrt(x), gradAt: [1e-4, 1, 2, 1e6],
   },
   {
-    name: "tanh", f: (jx, a) => jx.numpy.tanh(a), ref: Math.tanh, maxUlp: 4,
+    name: "tanh", f: (jx, a) => jx.numpy.tanh(a), ref: Math.tanh, maxUlp: 2,
     domain: (r) => (r() < 0.5 ? (r() - 0.5) * 8 : sign(r) * logUniform(r, 1e-310, 1000)),
-    deriv: (x) => 1 / Math.cosh(x) ** 2, gradAt: [-2, 0, 1e-9, 0.7],
+    deriv: (x) => 1 / Math.cosh(x) ** 2, gradAt: [-2, 0, 1e-9, 0.549, 0.551, 30],
   },
   {
     name: "sigmoid", f: (jx, a) => jx.nn.sigmoid(a), ref: sigmoidRef, maxUlp: 2,
