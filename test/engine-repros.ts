@@ -183,6 +183,34 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       assert.notDeepEqual(r1, r2);
     },
   });
+  out.push({
+    name: "float64: exp, log, log1p, expm1, power, tanh and sin are float64-accurate, eager and jit (patch 040: they were float32 kernels)",
+    patch: "040",
+    failsUnpatched: true,
+    async run() {
+      const x = [0.3, 2.5, 7];
+      const cases: [string, (a: Arr) => Arr, (v: number) => number][] = [
+        ["exp", (a) => np.exp(a), Math.exp],
+        ["log", (a) => np.log(a), Math.log],
+        ["log1p", (a) => np.log1p(a), Math.log1p],
+        ["expm1", (a) => np.expm1(a), Math.expm1],
+        ["power(x, 7)", (a) => np.power(a, 7), (v) => v ** 7],
+        ["power(x, -0.3)", (a) => np.power(a, -0.3), (v) => v ** -0.3],
+        ["tanh", (a) => np.tanh(a), Math.tanh],
+        ["sin", (a) => np.sin(a), Math.sin],
+      ];
+      for (const [name, f, ref] of cases) {
+        const jf = jax.jit(f);
+        try {
+          for (const got of [await read(f(arr(x, [3], "float64"))), await read(jf(arr(x, [3], "float64")) as Arr)]) {
+            got.forEach((g, i) => assert.ok(Math.abs(g - ref(x[i])) <= 4.5e-16 * Math.abs(ref(x[i])), `${name}(${x[i]}) = ${g}, Math gives ${ref(x[i])}`));
+          }
+        } finally {
+          jf.dispose();
+        }
+      }
+    },
+  });
   if (oracles) {
     out.push({
       name: "a 12-term Neumann series (toy-lls AID) compiles under jit in seconds and matches the closed form (bug 4: exponential fusion)",
