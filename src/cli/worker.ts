@@ -51,7 +51,8 @@ async function supervise(f: WorkerFlags, n: number): Promise<number> {
   const kids: ChildProcess[] = [];
   const exits: Promise<number>[] = [];
   for (let i = 0; i < n; i++) {
-    const c = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+    // Own process group: a Ctrl-C reaches the children once, through the forwarding below.
+    const c = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "inherit", "inherit"], detached: true });
     kids.push(c);
     exits.push(new Promise((res) => c.on("exit", (code, sig) => res(code ?? (sig ? 128 : 1)))));
   }
@@ -62,6 +63,9 @@ async function supervise(f: WorkerFlags, n: number): Promise<number> {
       for (const c of kids) c.kill(s);
     });
   }
+  process.on("exit", () => {
+    for (const c of kids) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+  });
   const codes = await Promise.all(exits);
   return got ? signalExitCode(got) : Math.max(...codes);
 }
