@@ -28,7 +28,10 @@ async function workerCommand(f: WorkerFlags): Promise<number> {
   const say = (s: string) => !f.quiet && process.stderr.write(`${tag}: ${s}\n`);
   const w = await startWorker(f.queue, {
     stallSeconds: f.stallSeconds,
-    onJob: (what, spec, detail) => say(`${what} ${spec.task} / ${spec.solver} seed ${spec.seed}${detail ? ` (${detail})` : ""}`),
+    onJob: (what, spec, detail) => {
+      const set = Object.entries(spec.set).map(([k, v]) => ` ${k}=${v}`).join("");
+      say(`${what} ${spec.task} / ${spec.solver}${set} seed ${spec.seed}${detail ? ` (${detail})` : ""}`);
+    },
   });
   say(`waiting for runs on ${f.queue}`);
   const got = await new Promise<NodeJS.Signals>((resolve) => {
