@@ -28,7 +28,10 @@ async function workerCommand(f: WorkerFlags): Promise<number> {
   const say = (s: string) => !f.quiet && process.stderr.write(`${tag}: ${s}\n`);
   const w = await startWorker(f.queue, {
     stallSeconds: f.stallSeconds,
-    onJob: (what, spec, detail) => say(`${what} ${spec.task} / ${spec.solver} seed ${spec.seed}${detail ? ` (${detail})` : ""}`),
+    onJob: (what, spec, detail) => {
+      const set = Object.entries(spec.set).map(([k, v]) => ` ${k}=${v}`).join("");
+      say(`${what} ${spec.task} / ${spec.solver}${set} seed ${spec.seed}${detail ? ` (${detail})` : ""}`);
+    },
   });
   say(`waiting for runs on ${f.queue}`);
   const got = await new Promise<NodeJS.Signals>((resolve) => {
@@ -51,7 +54,8 @@ async function supervise(f: WorkerFlags, n: number): Promise<number> {
   const kids: ChildProcess[] = [];
   const exits: Promise<number>[] = [];
   for (let i = 0; i < n; i++) {
-    const c = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+    // Own process group: a Ctrl-C reaches the children once, through the forwarding below.
+    const c = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "inherit", "inherit"], detached: true });
     kids.push(c);
     exits.push(new Promise((res) => c.on("exit", (code, sig) => res(code ?? (sig ? 128 : 1)))));
   }
@@ -62,6 +66,9 @@ async function supervise(f: WorkerFlags, n: number): Promise<number> {
       for (const c of kids) c.kill(s);
     });
   }
+  process.on("exit", () => {
+    for (const c of kids) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+  });
   const codes = await Promise.all(exits);
   return got ? signalExitCode(got) : Math.max(...codes);
 }

@@ -109,7 +109,9 @@ export async function queueExecutor(url: string, opts: QueueExecutorOptions = {}
         }
         const state = await job.getState();
         if (state === "completed") {
-          const record = job.returnvalue as RunRecord;
+          // the job was read before its state: read it again for the return value
+          const record = ((await queue.getJob(id))?.returnvalue ?? null) as RunRecord | null;
+          if (!record) continue;
           pending.delete(id);
           collected++;
           yield { spec, record };
