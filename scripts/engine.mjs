@@ -130,14 +130,18 @@ function writeTree(dir, files) {
     manifest.files[rel] = sha256(Buffer.from(text));
   }
   fs.writeFileSync(path.join(dir, manifestName), JSON.stringify(manifest, null, 2) + "\n");
-  // What engineInfo() reports: the package, its version and the patches it carries.
+  writeInfo(dir, manifest);
+  return manifest;
+}
+
+/** What engineInfo() reports: the package, its version and the patches it carries. */
+function writeInfo(dir, manifest) {
   const info = { package: manifest.package, version: manifest.version, patches: manifest.patches.map((f) => f.replace(/\.patch$/, "")) };
   fs.writeFileSync(path.join(dir, "dist", "engine-info.js"), `export const ENGINE = ${JSON.stringify(info)};\n`);
   fs.writeFileSync(
     path.join(dir, "dist", "engine-info.d.ts"),
     "export declare const ENGINE: { package: string; version: string; patches: string[] };\n",
   );
-  return manifest;
 }
 
 /** Files in vendor/jax that differ from what the last build wrote there (hand edits). */
@@ -200,6 +204,7 @@ if (cmd === "build") {
     for (const rel of Object.keys(m.files)) m.files[rel] = sha256(fs.readFileSync(path.join(outDir, rel)));
     m.patches = patchFiles();
     fs.writeFileSync(path.join(outDir, manifestName), JSON.stringify(m, null, 2) + "\n");
+    writeInfo(outDir, m); // engineInfo() lists the new patch without another build
     console.log(`engine: wrote ${path.relative(root, file)}; describe it in patches/README.md`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
