@@ -48,6 +48,9 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
   const ctx = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, acceptDownloads: true, viewport: { width: 1280, height: 1000 } });
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
+    const t0 = performance.now();
+    const phases: string[] = [];
+    const phase = (name: string) => phases.push(`${name} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const problems: string[] = [];
     page.on("console", (m) => {
       if (m.type() === "error") problems.push(`console: ${m.text()}`);
@@ -66,6 +69,7 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
       }, i);
     };
     const wasm = await runAt(0);
+    phase("wasm run");
     assert.equal(wasm.status, "done", wasm.error);
     assert.equal(wasm.record!.engine.device, "wasm");
     assert.equal(wasm.record!.engine.host, "worker");
@@ -100,6 +104,7 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
     await page.selectOption("#device", "webgpu");
     await page.click("#run");
     const gpu = await runAt(1);
+    phase("webgpu run");
     assert.equal(gpu.status, "done", gpu.error);
     assert.equal(gpu.record!.engine.device, "webgpu");
     const dGpu = gpu.record!.final.distanceToOptimum;
@@ -125,6 +130,7 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
       }
       return out;
     });
+    phase("oracle checks");
     for (const [device, errs] of Object.entries(checks)) {
       assert.ok(`on ${device}` in errs, `the engine's arrays are not on ${device}: ${JSON.stringify(errs)}`);
       assert.ok(Object.keys(errs).length >= 10, JSON.stringify(errs));
@@ -145,10 +151,49 @@ test("playground in chromium: loads clean, wasm == Node to 1e-6, webgpu == wasm 
     assert.equal(stopped.status, "stopped");
     assert.equal(await page.isEnabled("#run"), true);
 
+    phase("stop");
+    t.diagnostic(`timeline: ${phases.join(", ")}`);
     assert.deepEqual(problems, [], "console errors in the page");
   } finally {
     await ctx.close();
     await server.close();
     fs.rmSync(userDir, { recursive: true, force: true });
+  }
+});
+
+test("`bilevel playground --port 0` prints its 127.0.0.1 URL, serves the page cross-origin isolated and MNIST same-origin, nothing outside, and stops on SIGINT", async () => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [path.join(root, "dist/src/cli/main.js"), "playground", "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /^bilevel playground: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (c) => reject(new Error(`exited ${c} before printing the URL: ${out} ${err}`)));
+  });
+  try {
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>bilevel playground<\/title>/);
+    assert.equal(page.headers.get("cross-origin-opener-policy"), "same-origin");
+    assert.equal(page.headers.get("cross-origin-embedder-policy"), "require-corp");
+    assert.match((await fetch(`${url}worker.js`)).headers.get("content-type") ?? "", /javascript/);
+    const labels = await fetch(`${url}data/mnist/t10k-labels-idx1-ubyte`);
+    assert.equal(labels.status, 200);
+    assert.equal((await labels.arrayBuffer()).byteLength, 8 + 10000);
+    for (const p of ["data/mnist/../../package.json", "%2e%2e/package.json", "data/mnist/README.md", "nope.js"]) {
+      assert.equal((await fetch(url + p)).status, 404, p);
+    }
+    assert.equal((await fetch(url, { method: "POST" })).status, 405);
+  } finally {
+    const code = await new Promise<number | null>((resolve) => {
+      child.on("exit", (c) => resolve(c));
+      child.kill("SIGINT");
+    });
+    assert.equal(code, 0, err);
   }
 });

@@ -3,7 +3,9 @@
  * for the playground's contour view. y(x) is the lower level solved by gradient descent, batched over
  * the grid with vmap: the problem's own inner schedule (`innerInit` + `innerSteps`, e.g. toy-ufo)
  * when it has one, else 400 steps of size 0.1 from the problem's starting y (the toys' lower levels
- * have Hessian eigenvalues in [1, 10], so the error contracts by at least 0.9 per step).
+ * have Hessian eigenvalues in [1, 10], so the error contracts by at least 0.9 per step). For a
+ * non-singleton lower level (toy-lls) this is the solution gradient descent reaches, the one ITD and
+ * AID follow; constrained problems get no view.
  */
 import { jax, np, tleaves, tmap, toFloat64, tref, treeToFloat64, tsub, tscale, type Arr, type Tree } from "../engine/index.js";
 import type { BilevelProblem } from "../problem.js";
@@ -13,6 +15,7 @@ import type { Landscape } from "./protocol.js";
 const GRID = { 1: 161, 2: 41 } as const;
 
 export async function landscape(p: BilevelProblem, seed: number): Promise<Landscape | null> {
+  if (p.constraint) return null; // gradient descent would ignore the constraint: no honest y(x) here
   const start = p.init(seed);
   const x0 = await treeToFloat64(tref(start.x));
   const xLeaves = tleaves(start.x);

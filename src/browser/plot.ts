@@ -38,7 +38,11 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
     const out: number[] = [];
     const step = Math.max(1, Math.ceil((hi - lo) / 6));
     for (let e = Math.ceil(lo); e <= Math.floor(hi); e += step) out.push(e);
-    return out;
+    if (out.length >= 2) return out;
+    // less than two decades: 1, 2 and 5 times powers of ten
+    const fine: number[] = [];
+    for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) for (const m of [1, 2, 5]) fine.push(e + Math.log10(m));
+    return fine.filter((v) => v >= lo - 1e-9 && v <= hi + 1e-9);
   }
   const raw = (hi - lo) / 5 || 1;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -77,14 +81,14 @@ export function lineChart(canvas: HTMLCanvasElement, series: Series[], o: { titl
     g.moveTo(px(t), PAD.t);
     g.lineTo(px(t), h - PAD.b);
     g.stroke();
-    g.fillText(o.logX ? `1e${t}` : fmt(t), px(t) - 12, h - PAD.b + 14);
+    g.fillText(o.logX ? fmt(10 ** t) : fmt(t), px(t) - 12, h - PAD.b + 14);
   }
   for (const t of ticks(y0, y1, o.logY)) {
     g.beginPath();
     g.moveTo(PAD.l, py(t));
     g.lineTo(w - PAD.r, py(t));
     g.stroke();
-    g.fillText(o.logY ? `1e${t}` : fmt(t), 4, py(t) + 4);
+    g.fillText(o.logY ? fmt(10 ** t) : fmt(t), 4, py(t) + 4);
   }
   g.fillText(o.xLabel + (o.logX ? " (log)" : ""), w / 2 - 20, h - 6);
   g.strokeStyle = "#888";
@@ -166,6 +170,10 @@ export function landscapeChart(canvas: HTMLCanvasElement, land: Landscape | null
     }
     g.fillText("x1", PAD.l + size / 2, PAD.t + size + 28);
     g.fillText("x2", 8, PAD.t + 10);
+    g.save();
+    g.beginPath();
+    g.rect(PAD.l, PAD.t, size, size);
+    g.clip(); // paths that leave the window are cut at its edge
     for (const s of paths) {
       g.strokeStyle = s.color;
       g.fillStyle = s.color;
@@ -184,6 +192,7 @@ export function landscapeChart(canvas: HTMLCanvasElement, land: Landscape | null
       g.fill();
       g.stroke();
     }
+    g.restore();
   } else {
     const py = (v: number) => PAD.t + size - ((v - fmin) / (fmax - fmin || 1)) * size;
     g.strokeStyle = "#555";

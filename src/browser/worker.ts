@@ -5,7 +5,7 @@
  * evaluation (with the iterate x for the path plot) and finally the same record `bilevel run --json`
  * writes. The page stops a run by terminating the worker.
  */
-import { array, engineInfo, initEngine, treeToFloat64, tref, type Tree } from "../engine/index.js";
+import { array, engineInfo, initEngine, treeToFloat64, tref, tsize, type Tree } from "../engine/index.js";
 import { imageDatasetFromBytes, IDX_FILES, setDataSources, type IdxPart } from "../data/index.js";
 import { runTask } from "../experiment.js";
 import type { BilevelProblem } from "../problem.js";
@@ -42,7 +42,7 @@ async function run(req: RunRequest): Promise<void> {
     let note = "";
     try {
       const land = await landscape(p, seed);
-      post({ type: "landscape", landscape: land, note: land ? land.note : "x has more than 2 coordinates: no landscape view" });
+      post({ type: "landscape", landscape: land, note: land ? land.note : p.constraint ? "a constrained problem: no landscape view" : "x has more than 2 coordinates: no landscape view" });
     } catch (e) {
       note = oneLine(e);
       post({ type: "landscape", landscape: null, note: `no landscape: ${note}` });
@@ -50,8 +50,7 @@ async function run(req: RunRequest): Promise<void> {
     const evaluate = p.evaluate;
     if (evaluate) {
       p.evaluate = async (x: Tree, y: Tree) => {
-        const flat = await treeToFloat64(tref(x));
-        lastX = flat.length <= 2 ? Array.from(flat) : null;
+        lastX = tsize(x) <= 2 ? Array.from(await treeToFloat64(tref(x))) : null;
         return evaluate(x, y);
       };
     }
