@@ -3,6 +3,7 @@
  * seed and a step budget -> a `SolveResult` and the JSON record of the CLI contract (shared/DESIGN.md).
  * The CLI's `run` and the benchmarks' `bench` both go through here; nothing here prints.
  */
+import type { StopSignal } from "./run.js";
 import { engineInfo, initEngine, tdispose, type FloatDtype, type Tree } from "./engine/index.js";
 import { BilevelInputError } from "./errors.js";
 import { expectInt, expectPositive, expectSeed, parseOptionValue, resolveOptions, shown } from "./options.js";
@@ -41,7 +42,7 @@ export interface RunTaskOptions {
   /** Checkpoint and resume (the task name and options are added to the checked settings). */
   checkpoint?: Omit<CheckpointOptions, "identity">;
   /** Stop between steps when aborted (`solve` then throws `RunInterrupted` after saving the checkpoint). */
-  signal?: AbortSignal;
+  signal?: StopSignal;
 }
 
 /** The JSON object `bilevel run --json FILE` writes (the CLI contract in shared/DESIGN.md). */

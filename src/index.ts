@@ -21,7 +21,7 @@
  * `solveOrThrow` is the same but throws a {@link DivergenceError} when the run diverges.
  */
 export { solve, solveOrThrow, DivergenceError, RunInterrupted } from "./run.js";
-export type { SolveOptions, SolveResult, Progress, HistoryPoint, Checkpoint, CheckpointLeaf, CheckpointStore, CheckpointOptions } from "./run.js";
+export type { SolveOptions, SolveResult, Progress, HistoryPoint, Checkpoint, CheckpointLeaf, CheckpointStore, CheckpointOptions, StopSignal } from "./run.js";
 /** `runTask`: a named task + a named solver + `--set`-style options -> result and JSON record. */
 export { runTask, resolveExperiment, flatOptions } from "./experiment.js";
 export type { RunTaskOptions, RunRecord, TaskRun, ResolvedExperiment } from "./experiment.js";
@@ -43,7 +43,7 @@ export type {
   TaskSpec,
 } from "./problem.js";
 /** The error for bad user input (names, options, shapes); the CLI reports it in one line, exit 2. */
-export { BilevelInputError } from "./errors.js";
+export { BilevelInputError, BilevelRunError } from "./errors.js";
 /** Resolve hyperparameters over defaults (`resolveOptions`) and parse `--set` strings (`parseOptionValue`). */
 export { resolveOptions, parseOptionValue } from "./options.js";
 

@@ -21,6 +21,14 @@ export { RunInterrupted, canonicalJson } from "./snapshot.js";
 export type { CheckpointLeaf, Skeleton } from "./snapshot.js";
 import { isPreferenceProblem } from "./rl/preference-problem.js";
 
+/**
+ * What `solve` reads of a stop request: an `AbortSignal` (`AbortController().signal`) fits. Declared here so
+ * the library's types need no DOM or Node declarations.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+}
+
 export interface SolveOptions {
   /** Outer steps (default 1000). */
   steps?: number;
@@ -42,7 +50,7 @@ export interface SolveOptions {
    * Stop between two steps when aborted: a checkpoint is saved first (with `checkpoint`), then
    * `solve` throws a `RunInterrupted`.
    */
-  signal?: AbortSignal;
+  signal?: StopSignal;
 }
 
 /** Everything needed to continue a run where it stopped (`H`: the history's points). */

@@ -15,8 +15,7 @@ import { probeWritableDir } from "../node/fsio.js";
 import { checkBench, runBench, setFor, summarize, plotMetrics, writeBench, type BenchTarget, type BenchExecutor, type BenchResult } from "../report/index.js";
 import type { RunRecord, RunSpec } from "../experiment.js";
 import { JsonlLog } from "../node/jsonl.js";
-import { RunStore } from "../node/runstore.js";
-import { interruptOnSignals, signalExitCode } from "./longrun.js";
+import { openSweep, signalExitCode } from "./longrun.js";
 
 export interface BenchFlags {
   solvers: string;
@@ -90,25 +89,8 @@ export async function benchCommand(
   if (target) await checkTargetMetric(task, solverList[0], setFor(solverList[0], solverList, set), target);
   const out = f.out ?? `bench-${task}`;
   probeWritableDir(out, "--out");
-  let execute: BenchExecutor | undefined;
-  let closeQueue: (() => Promise<void>) | undefined;
-  if (f.queue !== undefined) {
-    const { queueExecutor } = await import("../node/queue.js");
-    const q = await queueExecutor(f.queue, { quiet: f.quiet });
-    execute = q.execute;
-    closeQueue = q.close;
-  }
-  let store: RunStore;
-  try {
-    store = new RunStore(out);
-    store.lock();
-  } catch (e) {
-    await closeQueue?.();
-    throw e;
-  }
-  const done = f.resume ? store.all() : undefined;
-  const log = f.log !== undefined ? new JsonlLog(f.log, { append: f.resume === true }) : null;
-  const sig = interruptOnSignals();
+  const sweep = await openSweep(out, f);
+  const { execute, store, done, log, sig } = sweep;
   const showBar = !f.quiet && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   try {
@@ -168,10 +150,7 @@ export async function benchCommand(
     return 0;
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
-    sig.dispose();
-    log?.close();
-    await closeQueue?.();
-    store.unlock();
+    await sweep.close();
   }
 }
 

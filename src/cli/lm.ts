@@ -16,7 +16,7 @@ import { initEngine, engineInfo } from "../engine/index.js";
 import { checkDirTarget, writeDirAtomic, writeFileAtomic } from "../node/fsio.js";
 import { disposeWeights, saveModel } from "../quant/model.js";
 import { checkTrainOptions, trainLM, type TrainLog, type TrainOptions, type TrainPoint } from "../quant/train.js";
-import { startLongRun, type LongRunFlags } from "./longrun.js";
+import { checkLongRunFlags, startLongRun, type LongRunFlags } from "./longrun.js";
 
 
 /** The flags of `train-lm`: the trainer's options (same names) plus the output folder. */
@@ -52,6 +52,7 @@ function modelReadme(dir: string, log: TrainLog): string {
 export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
   const { out: outFlag, quiet, force, checkpoint: _ck, checkpointEvery: _cke, resume: _res, log: _log, ...trainOptions } = f;
   checkTrainOptions(trainOptions); // bad sizes before anything is made or trained
+  checkLongRunFlags(f);
   checkDirTarget(outFlag, "--out", { force }); // an existing model is kept unless --force; the parent must be writable
   const out = path.resolve(outFlag);
   await initEngine({ dtype: "float32" });

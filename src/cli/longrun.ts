@@ -8,6 +8,9 @@ import type { CheckpointStore, HistoryPoint, Progress } from "../run.js";
 import { RunInterrupted } from "../run.js";
 import { fileCheckpointStore } from "../node/checkpoint.js";
 import { JsonlLog } from "../node/jsonl.js";
+import { RunStore } from "../node/runstore.js";
+import type { RunRecord } from "../experiment.js";
+import type { BenchExecutor } from "../report/bench.js";
 
 export interface LongRunFlags {
   checkpoint?: string;
@@ -57,10 +60,15 @@ export interface LongRun<H = HistoryPoint> {
   close(): void;
 }
 
-/** Check the long-run flags (one-line errors before any work) and set up the store, log and signals. */
-export function startLongRun<H = HistoryPoint>(f: LongRunFlags, label: Record<string, unknown>): LongRun<H> {
+/** One-line errors for long-run flags that need --checkpoint. */
+export function checkLongRunFlags(f: LongRunFlags): void {
   if (f.resume && f.checkpoint === undefined) throw new BilevelInputError("--resume: needs --checkpoint DIR (the folder of the run to continue)");
   if (f.checkpointEvery !== undefined && f.checkpoint === undefined) throw new BilevelInputError("--checkpoint-every: needs --checkpoint DIR");
+}
+
+/** Check the long-run flags (one-line errors before any work) and set up the store, log and signals. */
+export function startLongRun<H = HistoryPoint>(f: LongRunFlags, label: Record<string, unknown>): LongRun<H> {
+  checkLongRunFlags(f);
   let checkpoint: LongRun<H>["checkpoint"];
   let sig: ReturnType<typeof interruptOnSignals> | null = null;
   if (f.checkpoint !== undefined) {
@@ -89,6 +97,56 @@ export function startLongRun<H = HistoryPoint>(f: LongRunFlags, label: Record<st
     close() {
       sig?.dispose();
       log?.close();
+    },
+  };
+}
+
+/** What a sweep (`bench`, `tune`) holds open while it runs. */
+export interface Sweep {
+  /** The queue's executor with `--queue`, else undefined (run locally). */
+  execute?: BenchExecutor;
+  /** The locked run store in `out` (one file per finished run). */
+  store: RunStore;
+  /** With `--resume`, the runs `out` already holds. */
+  done?: Map<string, RunRecord>;
+  log: JsonlLog | null;
+  sig: ReturnType<typeof interruptOnSignals>;
+  /** Signal handlers off, log closed, queue connection closed, lock released. */
+  close(): Promise<void>;
+}
+
+/** Open a sweep into `out`: the queue client (`--queue`), the locked run store, `--resume`, `--log`, signals. */
+export async function openSweep(out: string, f: { queue?: string; quiet?: boolean; resume?: boolean; log?: string }): Promise<Sweep> {
+  let execute: BenchExecutor | undefined;
+  let closeQueue: (() => Promise<void>) | undefined;
+  if (f.queue !== undefined) {
+    const { queueExecutor } = await import("../node/queue.js");
+    const q = await queueExecutor(f.queue, { quiet: f.quiet });
+    execute = q.execute;
+    closeQueue = q.close;
+  }
+  let store: RunStore;
+  try {
+    store = new RunStore(out);
+    store.lock();
+  } catch (e) {
+    await closeQueue?.();
+    throw e;
+  }
+  const done = f.resume ? store.all() : undefined;
+  const log = f.log !== undefined ? new JsonlLog(f.log, { append: f.resume === true }) : null;
+  const sig = interruptOnSignals();
+  return {
+    execute,
+    store,
+    done,
+    log,
+    sig,
+    async close() {
+      sig.dispose();
+      log?.close();
+      await closeQueue?.();
+      store.unlock();
     },
   };
 }

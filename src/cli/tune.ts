@@ -18,14 +18,12 @@ import path from "node:path";
 import { mulberry32 } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { resolveExperiment, runSpecKey, type RunRecord, type RunSpec } from "../experiment.js";
-import { JsonlLog } from "../node/jsonl.js";
-import { RunStore } from "../node/runstore.js";
 import { writeFileAtomic } from "../node/fsio.js";
 import { localExecutor, type BenchExecutor } from "../report/bench.js";
 import { renderSvg } from "../report/plots.js";
 import { lowerIsBetter, mean, std } from "../report/stats.js";
 import { intArg } from "./args.js";
-import { interruptOnSignals, signalExitCode } from "./longrun.js";
+import { openSweep, signalExitCode } from "./longrun.js";
 
 export interface TuneFlags {
   solver: string;
@@ -134,25 +132,10 @@ export async function tuneCommand(task: string, f: TuneFlags, argv: string[], pa
   const budgets = Array.from({ length: rungs }, (_, r) => Math.max(1, Math.round(full / 2 ** (rungs - 1 - r))));
 
   const out = f.out ?? `tune-${task}-${ex.solver.name}`;
-  let execute: BenchExecutor = localExecutor();
-  let closeQueue: (() => Promise<void>) | undefined;
-  if (f.queue !== undefined) {
-    const { queueExecutor } = await import("../node/queue.js");
-    const q = await queueExecutor(f.queue, { quiet: f.quiet });
-    execute = q.execute;
-    closeQueue = q.close;
-  }
-  let store: RunStore;
-  try {
-    store = new RunStore(out);
-    store.lock();
-  } catch (e) {
-    await closeQueue?.();
-    throw e;
-  }
-  const done = f.resume ? store.all() : new Map<string, RunRecord>();
-  const log = f.log !== undefined ? new JsonlLog(f.log, { append: f.resume === true }) : null;
-  const sig = interruptOnSignals();
+  const sweep = await openSweep(out, f);
+  const { store, log, sig } = sweep;
+  const execute: BenchExecutor = sweep.execute ?? localExecutor();
+  const done = sweep.done ?? new Map<string, RunRecord>();
   const say = (s: string) => !f.quiet && process.stderr.write(`${s}\n`);
   const specOf = (set: Record<string, string>, steps: number, seed: number): RunSpec => ({
     task,
@@ -222,10 +205,7 @@ export async function tuneCommand(task: string, f: TuneFlags, argv: string[], pa
     );
     return best.ok === 0 ? 1 : 0;
   } finally {
-    sig.dispose();
-    log?.close();
-    await closeQueue?.();
-    store.unlock();
+    await sweep.close();
   }
 }
 

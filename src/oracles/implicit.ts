@@ -81,22 +81,18 @@ function linearSolve(l: Required<ImplicitLinearSolver>, matvec: MatVec, b: Tree)
   return fixedPoint(A, b, l.iters, l.alpha);
 }
 
+/** u -> (d_v h)^T u for a function h of one tree v at v. Consumes v, u. */
+function vjpOf(h: (v: Tree) => Tree, v: Tree, u: Tree): Tree {
+  const [out, back] = jax.vjp(h, [v]);
+  tdispose(out as Tree);
+  const [ct] = back(u as never) as unknown as [Tree];
+  back.dispose();
+  return ct;
+}
 /** The VJP of a y-shaped function of y at fixed x: u -> (d_y g)^T u. Consumes x, y, u. */
-function vjpY(g: Optimality, x: Tree, y: Tree, u: Tree): Tree {
-  const [out, back] = jax.vjp((yy: Tree) => g(x, yy), [y]);
-  tdispose(out as Tree);
-  const [ct] = back(u as never) as unknown as [Tree];
-  back.dispose();
-  return ct;
-}
+const vjpY = (g: Optimality, x: Tree, y: Tree, u: Tree): Tree => vjpOf((yy) => g(x, yy), y, u);
 /** u -> (d_x g)^T u at fixed y. Consumes x, y, u. */
-function vjpX(g: Optimality, x: Tree, y: Tree, u: Tree): Tree {
-  const [out, back] = jax.vjp((xx: Tree) => g(xx, y), [x]);
-  tdispose(out as Tree);
-  const [ct] = back(u as never) as unknown as [Tree];
-  back.dispose();
-  return ct;
-}
+const vjpX = (g: Optimality, x: Tree, y: Tree, u: Tree): Tree => vjpOf((xx) => g(xx, y), x, u);
 /** u -> (d_y g) u, by forward mode (for the normal equations). Consumes x, y, u. */
 function jvpY(g: Optimality, x: Tree, y: Tree, u: Tree): Tree {
   const [out, t] = jax.jvp((yy: Tree) => g(x, yy), [y], [u]) as unknown as [Tree, Tree];

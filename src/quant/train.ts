@@ -18,6 +18,7 @@
  * history and recent losses; the batch PRNG's position is the number of windows drawn (batch per
  * step), replayed on resume. A step-ended run resumed gives the same weights as an uninterrupted one.
  */
+import type { StopSignal } from "../run.js";
 import { jax, mulberry32, np, scalar, toNumber, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError, BilevelRunError } from "../errors.js";
 import type { CheckpointStore } from "../run.js";
@@ -54,7 +55,7 @@ export interface TrainOptions {
   /** Save every `every` steps (default: every `evalEvery`), on `signal` and at the end; resume from the store. */
   checkpoint?: { store: CheckpointStore<TrainPoint>; every?: number; resume?: boolean };
   /** Stop between steps (after saving the checkpoint); `trainLM` then throws `RunInterrupted`. */
-  signal?: AbortSignal;
+  signal?: StopSignal;
 }
 
 /** One point of the training history. */

@@ -6,6 +6,7 @@
  * solver or the task knows) throws `BilevelInputError` before any run starts. A run that diverges is
  * kept with its status and error; the bench goes on.
  */
+import type { StopSignal } from "../run.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -45,7 +46,7 @@ export interface BenchOptions {
   /** Called the moment a run finishes (the CLI stores it in --out). */
   onRun?: (spec: RunSpec, record: RunRecord) => void;
   /** Stop early: the run in progress is dropped and the result holds the finished runs (`interrupted`). */
-  signal?: AbortSignal;
+  signal?: StopSignal;
   /**
    * Run the missing specs somewhere else (a job queue) instead of one after the other here: yields
    * each finished run, in any order, and returns when all are done or `signal` aborts.
@@ -54,7 +55,7 @@ export interface BenchOptions {
 }
 
 /** Where a bench's runs execute: in this process (default) or through a queue (`src/node/queue.ts`). */
-export type BenchExecutor = (specs: RunSpec[], ctx: { signal?: AbortSignal }) => AsyncIterable<{ spec: RunSpec; record: RunRecord }>;
+export type BenchExecutor = (specs: RunSpec[], ctx: { signal?: StopSignal }) => AsyncIterable<{ spec: RunSpec; record: RunRecord }>;
 
 export interface BenchTarget {
   metric: string;

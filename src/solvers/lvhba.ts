@@ -87,7 +87,7 @@ export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
     multipliers: "nonnegative (lambda, z in [0, lambdaMax], the paper) or signed ([-lambdaMax, lambdaMax], the official toy)",
     projection: "halfspace (project onto g <= 0 when violated, the paper) or equality (onto g = 0 at every step, the official toy)",
   },
-  spec: { alpha: positive(), beta: positive(), eta: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(0, "lambdaMax"), projIters: unrolled(0), z0: num(), multipliers: choice("nonnegative", "signed"), projection: choice("halfspace", "equality") },
+  spec: { alpha: positive(), beta: positive(), eta: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(), projIters: unrolled(0), z0: num(), multipliers: choice("nonnegative", "signed"), projection: choice("halfspace", "equality") },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: true, stochastic: false },
   create(p, o) {
     for (const key of ["alpha", "beta", "eta", "gamma1", "gamma2", "c0", "lambdaMax"] as const) {
