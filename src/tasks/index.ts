@@ -51,8 +51,8 @@ const toySCTask: TaskSpec<{ n: number; random: boolean }> = {
     itd: { T: 40, innerLr: 0.18, lrX: 0.1 },
     "aid-cg": { T: 40, innerLr: 0.18, lrX: 0.1 },
     "aid-neumann": { T: 40, innerLr: 0.18, lrX: 0.1, alpha: 0.18, iters: 40 },
-    // [bome] constant steps leave an O(lr) bias when A is not a multiple of I (random=true: 0.12 at lr 0.1, see
-    // bome.ts); halving every 100 steps down to lr/400 reaches 1e-3; eps = 1e-9 lets lambda grow past the default eps cap
+    // [bome] constant steps leave an O(lr) bias when A is not a multiple of I (random=true: 0.060 at lr 0.05, 0.011 at
+    // 0.01, see docs/solvers/bome.md); halving every 100 steps down to lr/400 reaches 1e-3; eps = 1e-9 lets lambda grow past the default eps cap
     // (bias 8e-4) while staying above float32 noise in ||grad q||^2 (eps = 1e-11: 1.2e-3 in float32)
     bome: { T: 40, innerLr: 0.18, lrX: 0.2, lrY: 0.1, eta: 2, eps: 1e-9, lrDecay: 0.5, lrDecayEvery: 100, lrMinFactor: 0.0025, steps: 1500 },
     // [bvfsm] zReg = 0: the barrier runs on its linear part, a value-function penalty of weight lnReg / barrierEps = 1000
