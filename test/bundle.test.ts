@@ -94,3 +94,29 @@ test("the browser bundle runs without process/require/Buffer and matches Node on
   assert.ok(Number(m[1]) < 1e-2, `the example converges: ${m[1]}`);
   assert.ok(logs.length > 5, "progress lines were printed");
 });
+
+test("Vite builds a page that imports bilevel and bilevel/jax: no Node module and nothing externalized", async () => {
+  const { build: viteBuild } = await import("vite");
+  const dir = consumer();
+  fs.writeFileSync(path.join(dir, "index.html"), `<!doctype html><script type="module" src="./main.js"></script>\n`);
+  fs.writeFileSync(
+    path.join(dir, "main.js"),
+    `import * as b from "bilevel"; import * as j from "bilevel/jax"; globalThis.__b = b; globalThis.__j = j;\n`,
+  );
+  const warnings: string[] = [];
+  const out = (await viteBuild({
+    root: dir,
+    logLevel: "silent",
+    configFile: false,
+    build: { write: false, minify: false, rollupOptions: { onwarn: (w) => void warnings.push(String(w.message)) } },
+    customLogger: { info() {}, warn: (m: string) => void warnings.push(m), warnOnce: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m), clearScreen() {}, hasErrorLogged: () => false, hasWarned: false },
+  })) as { output: { type: string; fileName: string; code?: string; moduleIds?: string[] }[] } | { output: { type: string; fileName: string; code?: string; moduleIds?: string[] }[] }[];
+  const outputs = (Array.isArray(out) ? out : [out]).flatMap((o) => o.output);
+  const chunks = outputs.filter((o) => o.type === "chunk");
+  assert.ok(chunks.length >= 1, "Vite wrote no JavaScript chunk");
+  const ids = chunks.flatMap((c) => c.moduleIds ?? []);
+  assert.ok(ids.some((id) => id.endsWith("dist/src/index.js")), "the browser build must resolve the core entry");
+  assert.deepEqual(ids.filter((id) => id.startsWith("node:") || id.includes("dist/src/node/") || id.includes("__vite-browser-external")), [], "Node-only modules in the Vite build");
+  assert.deepEqual(warnings.filter((w) => /externalized for browser compatibility|node:/.test(w)), [], "Vite externalized a Node module");
+  for (const c of chunks) assert.doesNotMatch(c.code ?? "", /\b(require|import)\s*\(?\s*["']node:/, `a node: import survived in ${c.fileName}`);
+});
