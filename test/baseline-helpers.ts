@@ -3,7 +3,7 @@ import { treeToFloat64, tdispose } from "../src/engine/index.js";
 import type { BilevelProblem, Options } from "../src/problem.js";
 import { solve, type SolveResult } from "../src/run.js";
 import { quadraticExact, type QuadraticData } from "../src/tasks/toys.js";
-import { add, mat, matmul, matvec, randomSPD, solve as linsolve, transpose, type Mat } from "../src/tasks/hostlinalg.js";
+import { add, mat, matmul, matvec, randomSPD, solve as linsolve, transpose, type Mat } from "../src/linalg.js";
 import { gaussian, mulberry32 } from "../src/engine/index.js";
 import { solveTask } from "./helpers.js";
 

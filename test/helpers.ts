@@ -2,7 +2,7 @@
 import "../src/node/host.js"; // the Node set-up (worker threads, environment, data files) before the engine loads
 import assert from "node:assert/strict";
 import { array, gaussian, initEngine, jax, mulberry32, np, type Arr, type FloatDtype } from "../src/engine/index.js";
-import { mat, randomSPD, type Mat } from "../src/tasks/hostlinalg.js";
+import { mat, randomSPD, type Mat } from "../src/linalg.js";
 
 export async function setup(dtype: FloatDtype = "float64"): Promise<void> {
   await initEngine({ dtype });

@@ -17,7 +17,7 @@ import {
   type BilevelFns,
 } from "../src/oracles/index.js";
 import { quadraticExact, toyQuadratic } from "../src/tasks/toys.js";
-import { matvec, transpose } from "../src/tasks/hostlinalg.js";
+import { matvec, transpose } from "../src/linalg.js";
 import { relErr, setup } from "./helpers.js";
 
 await setup("float64");

@@ -4,7 +4,7 @@
  * measurements compare the solvers with them. Each cites the official file it follows.
  */
 import type { QuadraticData } from "../src/tasks/toys.js";
-import { matvec, transpose } from "../src/tasks/hostlinalg.js";
+import { matvec, transpose } from "../src/linalg.js";
 import type { Flat } from "./parity-common.js";
 import { filled } from "./parity-common.js";
 

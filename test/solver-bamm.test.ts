@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { treeToFloat64 } from "../src/engine/index.js";
 import { solve } from "../src/run.js";
 import { getTask } from "../src/tasks/index.js";
-import { matvec, transpose } from "../src/tasks/hostlinalg.js";
+import { matvec, transpose } from "../src/linalg.js";
 import { assertReaches, quadraticStepProblem, relErr, runReleased, setup } from "./helpers.js";
 
 await setup("float64");

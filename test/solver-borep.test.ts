@@ -4,7 +4,7 @@ import { treeToFloat64 } from "../src/engine/index.js";
 import { BilevelInputError } from "../src/errors.js";
 import { solve } from "../src/run.js";
 import { getTask } from "../src/tasks/index.js";
-import { matvec, transpose } from "../src/tasks/hostlinalg.js";
+import { matvec, transpose } from "../src/linalg.js";
 import { assertReaches, quadraticStepProblem, relErr, setup } from "./helpers.js";
 
 await setup("float64");

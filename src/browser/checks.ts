@@ -7,7 +7,7 @@
  */
 import { array, jax, treeToFloat64, type Arr, type Tree } from "../engine/index.js";
 import { grads, hvpYY, implicitHypergrad, jvpXY, jvpYX, unrolledHypergrad, type BilevelFns } from "../oracles/index.js";
-import { matvec, transpose } from "../tasks/hostlinalg.js";
+import { matvec, transpose } from "../linalg.js";
 import { quadraticExact, toyQuadratic } from "../tasks/toys.js";
 
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {

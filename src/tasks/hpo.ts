@@ -20,7 +20,7 @@ import { BilevelInputError } from "../errors.js";
 import { dataset, type TabularDataset, type TextDataset } from "../data/index.js";
 import { bagOfWords, buildVocabulary, csrMatvec, csrTMatvec, csrToDense, tokenize, type Csr } from "../data/bow.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
-import { mat, solve as denseSolve } from "./hostlinalg.js";
+import { mat, solve as denseSolve } from "../linalg.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Splits

@@ -5,7 +5,7 @@
 import { array, full, gaussian, mulberry32, np, treeToFloat64, zeros, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
-import { add, eye, mat, matmul, matvec, norm, randomSPD, solve, transpose, type Mat } from "./hostlinalg.js";
+import { add, eye, mat, matmul, matvec, norm, randomSPD, solve, transpose, type Mat } from "../linalg.js";
 
 /**
  * Memory limit of a toy instance: 4 GiB, the most a wasm32 engine memory (and so one run's device

@@ -1,6 +1,6 @@
 /**
- * Small dense float64 linear algebra on the host (row-major Float64Array), used to compute closed-form
- * optima of toy problems independently of the engine.
+ * The one host linear-algebra module: small dense float64 matrices (row-major Float64Array) for closed-form
+ * optima of toy problems, computed independently of the engine, and dense solves on the host.
  */
 export type Mat = { rows: number; cols: number; data: Float64Array };
 
