@@ -11,5 +11,5 @@ const problem: BilevelProblem<Arr, Arr> = {
   init: () => ({ x: zeros([1]), y: zeros([1]) }),
 };
 const result = await solve(problem, "aid-cg", { steps: 300 });
-const [x, y] = [await toNumber(result.x as Arr), await toNumber(result.y as Arr)];
+const [x, y] = [await toNumber(result.x), await toNumber(result.y)]; // result: SolveResult<Arr, Arr>
 console.log(`${result.status}: x = ${x.toFixed(4)}, y = ${y.toFixed(4)}, F = ${result.final.upper.toFixed(4)}`);

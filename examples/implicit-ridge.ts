@@ -1,4 +1,4 @@
-import { array, implicitArgmin, initEngine, jax, np, scalar, tdispose, toNumber, zeros, type Arr, type Tree } from "bilevel";
+import { array, implicitArgmin, initEngine, jax, np, scalar, toNumber, tree, zeros, type Arr, type Tree } from "bilevel";
 
 await initEngine({ dtype: "float64" });
 const sq = (a: Arr) => a.ref.mul(a).sum(); // ||a||^2
@@ -9,7 +9,7 @@ const [Xva, yva] = [array([0.8, 0.1, -0.3, 1], [2, 2]), array([0.7, 1.5])];
 // function theorem backward (CG on the lower-level Hessian).
 const ridge = implicitArgmin(
   (lam: Tree, w: Tree) => sq(np.matmul(Xtr.ref, (w as Arr).ref).sub(ytr.ref)).add((lam as Arr).mul(sq(w as Arr))).mul(0.5),
-  { init: (lam) => (tdispose(lam), zeros([2])), steps: 50, lr: 0.3, linear: { method: "cg", iters: 2 } },
+  { init: (lam) => (tree.dispose(lam), zeros([2])), steps: 50, lr: 0.3, linear: { method: "cg", iters: 2 } },
 );
 const validation = (lam: Arr) => sq(np.matmul(Xva.ref, ridge(lam) as Arr).sub(yva.ref)).mul(0.5);
 const implicit = await toNumber(jax.jit(jax.grad(validation))(scalar(0.5)));

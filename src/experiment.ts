@@ -6,7 +6,7 @@
 import type { StopSignal } from "./run.js";
 import { engineInfo, initEngine, tdispose, type FloatDtype, type Tree } from "./engine/index.js";
 import { BilevelInputError } from "./errors.js";
-import { expectInt, expectPositive, expectSeed, parseOptionValue, resolveOptions, shown } from "./options.js";
+import { noteAlias, expectInt, expectPositive, expectSeed, parseOptionValue, resolveOptions, shown } from "./options.js";
 import type { BilevelProblem, OptionValue, Options, SolverSpec, TaskSpec } from "./problem.js";
 import { solve, type CheckpointOptions, type HistoryPoint, type Progress, type SolveResult } from "./run.js";
 import { getSolver } from "./solvers/registry.js";
@@ -118,6 +118,10 @@ export function resolveExperiment(opts: Pick<RunTaskOptions, "task" | "solver" |
     let side: "solver" | "task" | null = null;
     if (key.startsWith("solver.")) [side, key] = ["solver", key.slice(7)];
     else if (key.startsWith("task.")) [side, key] = ["task", key.slice(5)];
+    if (!hasKey(solver.defaults, key) && solver.aliases && hasKey(solver.aliases, key)) {
+      noteAlias(`solver ${solver.name}`, key, solver.aliases[key]);
+      key = solver.aliases[key];
+    }
     const inSolver = hasKey(solver.defaults, key);
     const inTask = hasKey(task.defaults, key);
     if (side === null) {
@@ -132,7 +136,7 @@ export function resolveExperiment(opts: Pick<RunTaskOptions, "task" | "solver" |
     const def: OptionValue = side === "solver" ? solver.defaults[key] : task.defaults[key];
     (side === "solver" ? solverSet : taskSet)[key] = parseOptionValue(rawKey, raw, def);
   }
-  const solverOptions = resolveOptions(`solver ${solver.name}`, solver.defaults, { ...tuned, ...solverSet }, solver.spec);
+  const solverOptions = resolveOptions(`solver ${solver.name}`, solver.defaults, { ...tuned, ...solverSet }, solver.spec, solver.aliases);
   const taskOptions = resolveOptions(`task ${task.name}`, task.defaults, taskSet, task.spec);
   const steps = expectInt("steps", opts.steps ?? tunedSteps ?? task.steps, 0);
   return { task, solver, solverOptions, taskOptions, steps };

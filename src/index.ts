@@ -23,12 +23,12 @@
 export { solve, solveOrThrow, DivergenceError, RunInterrupted } from "./run.js";
 export type { SolveOptions, SolveResult, Progress, HistoryPoint, Checkpoint, CheckpointLeaf, CheckpointStore, CheckpointOptions, StopSignal } from "./run.js";
 /** `runTask`: a named task + a named solver + `--set`-style options -> result and JSON record. */
-export { runTask, resolveExperiment, flatOptions } from "./experiment.js";
-export type { RunTaskOptions, RunRecord, TaskRun, ResolvedExperiment } from "./experiment.js";
+export { runTask } from "./experiment.js";
+export type { RunTaskOptions, RunRecord, TaskRun } from "./experiment.js";
 
 // ---- registries --------------------------------------------------------------------------------
 /** Every registered solver (`solvers`) and lookup by name with a one-line error (`getSolver`). */
-export { solvers, getSolver } from "./solvers/registry.js";
+export { solvers, getSolver, type SolverName, type SolverOptionsOf } from "./solvers/registry.js";
 /** Every registered task (`tasks`) and lookup by name with a one-line error (`getTask`). */
 export { tasks, getTask } from "./tasks/index.js";
 
@@ -44,8 +44,8 @@ export type {
 } from "./problem.js";
 /** The error for bad user input (names, options, shapes); the CLI reports it in one line, exit 2. */
 export { BilevelInputError, BilevelRunError } from "./errors.js";
-/** Resolve hyperparameters over defaults (`resolveOptions`) and parse `--set` strings (`parseOptionValue`). */
-export { resolveOptions, parseOptionValue } from "./options.js";
+/** Notes on renamed solver options (old names are accepted for one release) go here (default console.warn). */
+export { setOptionNote } from "./options.js";
 
 // ---- engine ------------------------------------------------------------------------------------
 /**
@@ -79,11 +79,15 @@ export {
 } from "./engine/index.js";
 export type { Arr, Tree, FloatDtype, DeviceName, EngineOptions, EngineInfo, EngineHost } from "./engine/index.js";
 /**
- * Pytree helpers (all consume their tree arguments; `tref` takes references): `tadd`, `tsub`,
- * `tscale`, `taxpy`, `tvdot`, `tsqnorm`, `tnorm`, `tzerosLike`, `tref`, `tdispose`, `tstop`, `tmap`,
- * `tleaves`.
+ * `tree`: borrowing pytree arithmetic (`tree.add`, `tree.sub`, `tree.scale`, `tree.axpy`, `tree.vdot`,
+ * `tree.sqnorm`, `tree.norm`, `tree.zerosLike`, `tree.map`, ...): arguments stay valid. `scope(fn)` frees
+ * every array made inside `fn` that it does not return (tidy-style, for eager host code).
  */
-export { tadd, tsub, tscale, taxpy, tvdot, tsqnorm, tnorm, tzerosLike, tref, tdispose, tstop, tmap, tleaves } from "./engine/index.js";
+export { tree, scope, scopeAsync } from "./engine/index.js";
+
+// ---- optimizers ----------------------------------------------------------------------------------
+/** optax-style gradient transformations and schedules (`optim.adam()`, `optim.chain(...)`, `optim.cosine(...)`). */
+export * as optim from "./optim/index.js";
 
 // ---- implicit differentiation in the user's own model ----------------------------------------
 /**

@@ -138,30 +138,56 @@ function checkValue(where: string, key: string, v: unknown, def: OptionValue): O
  * `constructor` are unknown) and ill-typed values, then checking every resolved value against `spec`.
  * `where` names the owner in errors (`solver bome`, `task toy-sc`).
  */
-export function resolveOptions<O extends Options>(where: string, defaults: O, overrides: Partial<Options> = {}, spec?: OptionSpecs<O>): O {
+export function resolveOptions<O extends Options>(
+  where: string,
+  defaults: O,
+  overrides: Partial<Options> = {},
+  spec?: OptionSpecs<O>,
+  aliases: Record<string, string> = {},
+): O {
   if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides)) {
     throw new BilevelInputError(`${where}: expected options as an object of name: value, got ${shown(overrides)}`);
   }
   const out: Options = Object.create(null) as Options;
+  const given: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const k of Object.keys(defaults)) out[k] = defaults[k];
-  for (const k of Object.keys(overrides)) {
-    const v = overrides[k];
+  for (const key of Object.keys(overrides)) {
+    const v = overrides[key];
     if (v === undefined) continue;
+    const k = hasOwn(aliases, key) && !hasOwn(defaults, key) ? aliases[key] : key;
+    if (k !== key) {
+      noteAlias(where, key, k);
+      given[k] = `${key} (now ${k})`;
+    }
     if (!hasOwn(defaults, k)) {
       throw new BilevelInputError(`${where}: unknown option '${k}' (known: ${Object.keys(defaults).join(", ") || "none"})`);
     }
-    out[k] = checkValue(where, k, v, defaults[k]);
+    out[k] = checkValue(where, given[k] ?? k, v, defaults[k]);
   }
-  if (spec) checkSpec(where, out, spec);
+  if (spec) checkSpec(where, out, spec, given);
   return { ...out } as O;
 }
 
+const noted = new Set<string>();
+/** Where notes on renamed options go (default: one `console.warn` line per old name and owner). */
+export let optionNote: (message: string) => void = (m) => console.warn(m);
+/** Redirect (or silence, with `() => {}`) the notes on renamed options. */
+export function setOptionNote(fn: (message: string) => void): void {
+  optionNote = fn;
+}
+export function noteAlias(where: string, old: string, now: string): void {
+  const key = `${where}.${old}`;
+  if (noted.has(key)) return;
+  noted.add(key);
+  optionNote(`note: ${where}.${old} is now called ${now}; the old name is accepted until the next release`);
+}
+
 /** Throw a one-line error for the first value of `opts` that violates its check in `spec`. */
-export function checkSpec(where: string, opts: Options, spec: OptionSpecs): void {
+export function checkSpec(where: string, opts: Options, spec: OptionSpecs, names: Record<string, string> = {}): void {
   for (const k of Object.keys(spec)) {
     const c = spec[k];
     if (!c || !hasOwn(opts, k)) continue;
     const bad = violates(c, opts[k], opts);
-    if (bad) throw new BilevelInputError(`${where}.${k}: expected ${bad}${c.why ? ` (${c.why})` : ""}, got ${shown(opts[k])}`);
+    if (bad) throw new BilevelInputError(`${where}.${names[k] ?? k}: expected ${bad}${c.why ? ` (${c.why})` : ""}, got ${shown(opts[k])}`);
   }
 }

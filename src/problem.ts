@@ -127,6 +127,8 @@ export interface SolverSpec<O extends Options = Options> {
   help: Record<keyof O & string, string>;
   /** Type and range of hyperparameters (integers, bounds, choices), checked when options are resolved. */
   spec?: OptionSpecs<O>;
+  /** Former option names, accepted with a note for one release: old name -> current name. */
+  aliases?: Record<string, keyof O & string>;
   capabilities: Capabilities;
   /** Bind to a problem with fully resolved options. */
   create(problem: BilevelProblem, opts: O): SolverInstance;

@@ -14,7 +14,7 @@ import { engineInfo, jax, np, tdispose, tleaves, toNumber, tref, tsqnorm, type A
 import { BilevelInputError } from "./errors.js";
 import { expectInt, expectPositive, expectSeed, resolveOptions, shown } from "./options.js";
 import type { BilevelProblem, Options, SolverSpec } from "./problem.js";
-import { getSolver } from "./solvers/registry.js";
+import { getSolver, type SolverName, type SolverOptionsOf } from "./solvers/registry.js";
 import { checkIdentity, restoreTree, RunInterrupted, snapshotTree, type CheckpointLeaf, type Skeleton } from "./snapshot.js";
 
 export { RunInterrupted, canonicalJson } from "./snapshot.js";
@@ -29,13 +29,13 @@ export interface StopSignal {
   readonly aborted: boolean;
 }
 
-export interface SolveOptions {
+export interface SolveOptions<O extends object = Options> {
   /** Outer steps (default 1000). */
   steps?: number;
   /** Seed for the starting point, minibatches and any solver randomness (default 0). */
   seed?: number;
-  /** Solver hyperparameters over the solver's defaults. */
-  options?: Partial<Options>;
+  /** Solver hyperparameters over the solver's defaults (typed by solver when it is given by name). */
+  options?: Partial<O>;
   /** Evaluate every this many steps (default: about 20 evaluations per run). */
   evalEvery?: number;
   /** Stop after this many seconds of solver time. */
@@ -106,7 +106,7 @@ export interface HistoryPoint extends Record<string, number> {
   lower: number;
 }
 
-export interface SolveResult {
+export interface SolveResult<X extends Tree = Tree, Y extends Tree = Tree> {
   solver: string;
   seed: number;
   /** Outer steps actually taken. */
@@ -122,8 +122,8 @@ export interface SolveResult {
   final: HistoryPoint;
   history: HistoryPoint[];
   /** The final (or last finite) iterate; the caller owns these arrays. */
-  x: Tree;
-  y: Tree;
+  x: X;
+  y: Y;
 }
 
 /** Error thrown by `solveOrThrow` for a diverging run. */
@@ -199,7 +199,13 @@ const YIELD_MS = 100;
  * quantity, and the last finite iterate in `x`, `y`. Throws `BilevelInputError` for bad input (and
  * for a checkpoint made with other settings), `RunInterrupted` when `signal` aborts the run.
  */
-export async function solve(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
+export async function solve<X extends Tree, Y extends Tree, N extends SolverName>(
+  problem: BilevelProblem<X, Y, any>,
+  solver: N,
+  opts?: SolveOptions<SolverOptionsOf<N>>,
+): Promise<SolveResult<X, Y>>;
+export async function solve<X extends Tree, Y extends Tree>(problem: BilevelProblem<X, Y, any>, solver: SolverSpec<any>, opts?: SolveOptions): Promise<SolveResult<X, Y>>;
+export async function solve(problem: BilevelProblem<any, any, any>, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
   const spec = typeof solver === "string" ? getSolver(solver) : solver;
   if (opts === null || typeof opts !== "object") throw new BilevelInputError(`solve options: expected an object, got ${shown(opts)}`);
   const steps = expectInt("steps", opts.steps ?? 1000, 0);
@@ -209,7 +215,7 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
   for (const cb of ["onProgress", "onStep"] as const) {
     if (opts[cb] !== undefined && typeof opts[cb] !== "function") throw new BilevelInputError(`${cb}: expected a function, got ${shown(opts[cb])}`);
   }
-  const options = resolveOptions(`solver ${spec.name}`, spec.defaults, opts.options, spec.spec);
+  const options = resolveOptions(`solver ${spec.name}`, spec.defaults, opts.options, spec.spec, spec.aliases);
   if (isPreferenceProblem(problem) && !spec.capabilities.preference) {
     throw new BilevelInputError(`solver ${spec.name}: problem ${problem.name} is a preference-based reward-design (PARL) problem; use a solver with the preference capability (aparl, pebble)`);
   }
@@ -366,8 +372,14 @@ export async function solve(problem: BilevelProblem, solver: string | SolverSpec
 }
 
 /** Like `solve`, but a diverged run throws a `DivergenceError` with the one-line reason. */
-export async function solveOrThrow(problem: BilevelProblem, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
-  const r = await solve(problem, solver, opts);
+export async function solveOrThrow<X extends Tree, Y extends Tree, N extends SolverName>(
+  problem: BilevelProblem<X, Y, any>,
+  solver: N,
+  opts?: SolveOptions<SolverOptionsOf<N>>,
+): Promise<SolveResult<X, Y>>;
+export async function solveOrThrow<X extends Tree, Y extends Tree>(problem: BilevelProblem<X, Y, any>, solver: SolverSpec<any>, opts?: SolveOptions): Promise<SolveResult<X, Y>>;
+export async function solveOrThrow(problem: BilevelProblem<any, any, any>, solver: string | SolverSpec<any>, opts: SolveOptions = {}): Promise<SolveResult> {
+  const r = await solve(problem, solver as SolverSpec<any>, opts);
   if (r.status === "diverged") {
     tdispose(r.x);
     tdispose(r.y);

@@ -1,4 +1,5 @@
 /** Shared test set-up: start the engine once per test file (float64 unless a test asks otherwise). */
+import { getSolver } from "../src/solvers/registry.js";
 import "../src/node/host.js"; // the Node set-up (worker threads, environment, data files) before the engine loads
 import assert from "node:assert/strict";
 import { array, gaussian, initEngine, jax, mulberry32, np, type Arr, type FloatDtype } from "../src/engine/index.js";
@@ -40,7 +41,7 @@ export async function solveTask(
   const { steps: extraSteps, ...over } = extra;
   const steps = extraSteps ?? tunedSteps ?? task.steps;
   const problem = await task.create({ ...task.defaults, ...taskOpts }, seed);
-  const result = await solve(problem, solver, { steps, seed, options: { ...tuned, ...over } });
+  const result = await solve(problem, getSolver(solver), { steps, seed, options: { ...tuned, ...over } });
   return { result, problem, steps };
 }
 

@@ -1,3 +1,4 @@
+import { getSolver } from "../src/solvers/registry.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -224,7 +225,7 @@ test("svm-hpo: a short lvhba run (task defaults) lifts validation accuracy far a
   const tuned = { ...(task.solverDefaults?.lvhba ?? {}) };
   delete tuned.steps;
   const p = svmHpoProblem(svmSplits(cancerData(), 0), svmOpts);
-  const r = await solve(p, "lvhba", { steps: 300, options: tuned, evalEvery: 300 });
+  const r = await solve(p, getSolver("lvhba"), { steps: 300, options: tuned, evalEvery: 300 });
   const start = r.history[0];
   const end = r.final;
   assert.equal(r.status, "completed");

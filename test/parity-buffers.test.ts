@@ -2,6 +2,7 @@
  * The host-computed schedules and the official-behaviour options pass scalars into the compiled steps:
  * check that runs with them keep the live jax-js buffer count flat after warm-up (no leak per step).
  */
+import { getSolver } from "../src/solvers/registry.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { liveBuffers, tdispose, trackBuffers } from "../src/engine/index.js";
@@ -26,7 +27,7 @@ for (const [solver, make, options] of cases) {
   test(`${solver} ${JSON.stringify(options)}: 200 steps leave live buffers flat after warm-up`, async () => {
     await trackBuffers();
     const samples: Record<number, { count: number; bytes: number }> = {};
-    const r = await solve(make(), solver, { steps: 200, evalEvery: 100, options, onStep: (k) => void ((k === 50 || k === 200) && (samples[k] = liveBuffers())) });
+    const r = await solve(make(), getSolver(solver), { steps: 200, evalEvery: 100, options, onStep: (k) => void ((k === 50 || k === 200) && (samples[k] = liveBuffers())) });
     tdispose(r.x);
     tdispose(r.y);
     assert.ok(samples[50] && samples[200], "sampled");

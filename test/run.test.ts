@@ -1,4 +1,5 @@
 /** The shared outer loop: evaluation schedule, time limit, NaN/Inf guard, bad-problem errors. */
+import type { SolverName } from "../src/solvers/registry.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tdispose, treeToFloat64, zeros, type Arr } from "../src/engine/index.js";
@@ -54,8 +55,8 @@ test("bad input: a non-scalar objective, unknown options and negative steps are 
     init: () => ({ x: zeros([3]), y: zeros([3]) }),
   };
   await assert.rejects(solve(bad, "bome", { steps: 1 }), (e: Error) => e instanceof BilevelInputError && /problem.upper: expected a scalar/.test(e.message));
-  await assert.rejects(solve(toySC(2, false, 0), "bome", { options: { nosuch: 1 } }), /unknown option 'nosuch'/);
+  await assert.rejects(solve(toySC(2, false, 0), "bome", { options: { nosuch: 1 } as never }), /unknown option 'nosuch'/);
   await assert.rejects(solve(toySC(2, false, 0), "bome", { options: { eta: "x" as never } }), /bome.eta: expected a number/);
   await assert.rejects(solve(toySC(2, false, 0), "bome", { steps: -1 }), /steps: expected a non-negative integer/);
-  await assert.rejects(solve(toySC(2, false, 0), "nope"), /unknown solver 'nope'/);
+  await assert.rejects(solve(toySC(2, false, 0), "nope" as SolverName), /unknown solver 'nope'/);
 });

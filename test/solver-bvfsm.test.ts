@@ -55,7 +55,7 @@ test("bvfsm: bad options give a one-line BilevelInputError", async () => {
     [{ lnReg: -1 }, "bvfsm.lnReg"],
   ] as const) {
     await assert.rejects(
-      () => solve(problem, "bvfsm", { steps: 1, options }),
+      () => solve(problem, "bvfsm", { steps: 1, options: options as never }),
       (e: unknown) => e instanceof BilevelInputError && e.message.includes(field) && !e.message.includes("\n"),
       JSON.stringify(options),
     );

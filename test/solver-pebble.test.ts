@@ -44,7 +44,7 @@ test("aparl and pebble leave no live jax-js buffers behind (padded replay buffer
   const p = await parlGridworld({ ...parlGridworldDefaults, size: 5, features: 4, featureScale: 0.5 }, 0);
   for (const solver of ["pebble", "aparl"]) {
     const before = liveBuffers().count;
-    const r = await solve(p, solver, { steps: 12, seed: 0, evalEvery: 1 });
+    const r = await solve(p, getSolver(solver), { steps: 12, seed: 0, evalEvery: 1 });
     tdispose([r.x, r.y]);
     assert.equal(r.status, "completed");
     // frees of the last pending worker kernels land asynchronously (later on a loaded machine): wait for them

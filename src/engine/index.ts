@@ -186,6 +186,7 @@ export const prngKey = (seed: number): Arr => jax.random.key(seed);
 export * from "./tree.js";
 import { tleaves as _tleaves } from "./tree.js";
 export * from "./buffers.js";
+export * from "./scope.js";
 
 /** All leaves of a tree, read and concatenated into one Float64Array (consumes the tree). */
 export async function treeToFloat64(t: import("./tree.js").Tree): Promise<Float64Array> {

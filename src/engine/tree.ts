@@ -75,3 +75,44 @@ export const tstop = <T extends Tree>(a: T): T => tmap((u) => jax.lax.stopGradie
 export const tsize = (a: Tree): number => tleaves(a).reduce((n, l) => n + l.size, 0);
 /** Shapes of the leaves, for error messages and shape checks. */
 export const tshapes = (a: Tree): number[][] => tleaves(a).map((l) => [...l.shape]);
+
+/**
+ * Borrowing pytree arithmetic, the `tree` namespace of the public API and of solver step bodies: each
+ * operation takes its own references, so its arguments stay valid and a value can be used as often as
+ * the math needs. Results are fresh arrays; inside a kit step or a `scope` they are freed for you.
+ * `a` and `b` are trees of one structure; `s` a number or a scalar array.
+ */
+export const tree = {
+  /** a + b */
+  add: <T extends Tree>(a: T, b: T): T => tadd(tref(a), tref(b)),
+  /** a - b */
+  sub: <T extends Tree>(a: T, b: T): T => tsub(tref(a), tref(b)),
+  /** s a */
+  scale: <T extends Tree>(s: number | Arr, a: T): T => tscale(typeof s === "number" ? s : s.ref, tref(a)),
+  /** alpha x + y */
+  axpy: <T extends Tree>(alpha: number | Arr, x: T, y: T): T => taxpy(typeof alpha === "number" ? alpha : alpha.ref, tref(x), tref(y)),
+  /** -a */
+  neg: <T extends Tree>(a: T): T => tmap((u) => u.neg(), tref(a)) as T,
+  /** <a, b> summed over leaves: a scalar array. */
+  vdot: (a: Tree, b: Tree): Arr => tvdot(tref(a), tref(b)),
+  /** ||a||^2 over all leaves: a scalar array. */
+  sqnorm: (a: Tree): Arr => tsqnorm(tref(a)),
+  /** ||a|| over all leaves: a scalar array. */
+  norm: (a: Tree): Arr => tnorm(tref(a)),
+  /** Zeros shaped like a. */
+  zerosLike: <T extends Tree>(a: T): T => tzerosLike(tref(a)),
+  /** a with gradients stopped. */
+  stop: <T extends Tree>(a: T): T => tstop(tref(a)),
+  /** `fn` over the leaves of trees of one structure (the leaves are borrowed: `fn` may consume them). */
+  map: (fn: (...leaves: Arr[]) => Arr, t: Tree, ...rest: Tree[]): Tree => tmap(fn, tref(t), ...rest.map((r) => tref(r))),
+  /** The leaves in a fixed order (no reference taken). */
+  leaves: tleaves,
+  /** Number of scalar entries. */
+  size: (a: Tree): number => tsize(a),
+  /** Shapes of the leaves. */
+  shapes: (a: Tree): number[][] => tshapes(a),
+  /** A new reference to every leaf (for handing a tree to a consuming function). */
+  ref: tref,
+  /** Release one reference of every leaf. */
+  dispose: tdispose,
+};

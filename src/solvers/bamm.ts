@@ -18,12 +18,9 @@
  * Assumptions: second order in phi (Hessian- and Jacobian-vector products); non-singleton (merely
  * convex) lower level through the averaging; deterministic; no coupled constraints.
  */
-import { jax, np, scalar, taxpy, tdispose, tleaves, tref, tsqnorm, tsub, tvdot, tzerosLike, type Arr, type Tree } from "../engine/index.js";
-import { choice, num, positive, fraction } from "../options.js";
-import { BilevelInputError } from "../errors.js";
-import { grads, hvpYY, type Objective } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, projX, projY } from "./common.js";
+import { jax, tdispose, tref } from "../engine/index.js";
+import { grads, type Objective } from "../oracles/index.js";
+import { BilevelInputError, bind, choice, compileStep, defineSolver, fraction, iterateXY, np, num, objectives, optim, positive, projectX, projectY, scalar, tree, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const bammDefaults = {
   mu0: 0.9,
@@ -41,7 +38,7 @@ export const bammDefaults = {
 
 /** The step-k scalars, computed on the host in float64: weight of F in phi, x step, fixed multiplier step. */
 type BammScalars = { w: Arr; sx: Arr; eta: Arr };
-type BammState = { x: Tree; y: Tree; v: Tree; c?: BammScalars };
+type BammState = { x: Tree; y: Tree; v: Tree; c?: BammScalars } & OptState;
 
 /** (weight of F in phi_k, s_k, fixed eta_k) at step k (0-based), in float64. */
 export function bammSchedule(o: typeof bammDefaults, k: number): { w: number; sx: number; eta: number } {
@@ -61,7 +58,7 @@ function averaged(F: Objective, f: Objective, mu: Arr): Objective {
   };
 }
 
-export const bamm: SolverSpec<typeof bammDefaults> = {
+export const bamm = defineSolver({
   name: "bamm",
   reference:
     "Liu, Liu, Yao, Zeng, Zhang (2023). Averaged Method of Multipliers for Bi-Level Optimization without Lower-Level Strong Convexity. ICML.",
@@ -83,58 +80,41 @@ export const bamm: SolverSpec<typeof bammDefaults> = {
   spec: { mu0: fraction(), p: positive(), tau: num(0), lrY: positive(), lrX: positive(), xPower: num(0), eta0: positive(), phiWeight: choice("schedule", "fixed"), muFixed: fraction(), etaNorm: choice("joint", "per-tensor") },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
-    if (!(o.mu0 >= 0 && o.mu0 < 1)) throw new BilevelInputError(`bamm.mu0: expected a number in [0, 1), got ${o.mu0}`);
-    if (!(o.p > 0)) throw new BilevelInputError(`bamm.p: expected a positive number, got ${o.p}`);
-    if (!(o.tau >= 0)) throw new BilevelInputError(`bamm.tau: expected a non-negative number, got ${o.tau}`);
-    if (!(o.xPower >= 0)) throw new BilevelInputError(`bamm.xPower: expected a non-negative number, got ${o.xPower}`);
     if (o.mu0 === 0 && o.xPower > 0) {
-      throw new BilevelInputError(`bamm.xPower: with mu0 = 0 the x step lrX (k+1)^(-1.5 tau) mu_k^xPower would be 0; set xPower = 0`);
+      throw new BilevelInputError(`solver bamm.xPower: with mu0 = 0 the x step lrX (k+1)^(-1.5 tau) mu_k^xPower would be 0; set xPower = 0`);
     }
-    if (!(o.muFixed >= 0 && o.muFixed < 1)) throw new BilevelInputError(`bamm.muFixed: expected a number in [0, 1), got ${o.muFixed}`);
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     const averages = o.phiWeight === "fixed" ? o.muFixed > 0 : o.mu0 > 0;
-    const step = compileStep<BammState>(({ x, y, v, c }, k, batch) => {
-      if (batch !== undefined) tdispose(batch);
-      k.dispose();
-      const { w: mu, sx, eta: etaFixed } = c!;
-      const phi: Objective = averages ? averaged(fns.upper, fns.lower, mu) : fns.lower;
-      const [Fx, Fy] = grads(fns.upper, tref(x), tref(y));
-      // One forward-over-reverse pass along v gives grad phi (primal) and [grad^2_xy phi v, grad^2_yy phi v].
-      const [[, phiY], [cross, Hv]] = jvpGrads(phi, x, y, v);
-      const r = tsub(Hv, Fy);
-      let eta: Arr;
-      if (o.adaptiveEta) {
-        etaFixed.dispose();
-        const Hr = hvpYY(phi, tref(x), tref(y), tref(r));
-        eta = numerator(r).div(tvdot(tref(r), Hr).add(1e-12));
-      } else eta = etaFixed;
-      const vNext = taxpy(eta.neg(), r, v);
-      mu.dispose();
-      const h = tsub(Fx, cross);
-      const xNext = projX(p, taxpy(sx.neg(), h, x));
-      const yNext = projY(p, taxpy(-o.lrY, phiY, y));
-      return { x: xNext, y: yNext, v: vNext };
-    });
-    /** N(r)^2 (borrows r): ||r||^2, or (sum of the leaves' norms)^2. */
+    const opt = xOptimizer(o);
+    /** N(r)^2: ||r||^2, or (sum of the leaves' norms)^2. */
     const numerator = (r: Tree): Arr => {
-      if (o.etaNorm === "joint") return tsqnorm(tref(r));
-      const n = tleaves(r).map((l) => np.sqrt(l.ref.mul(l.ref).sum())).reduce((a, b) => a.add(b));
+      if (o.etaNorm === "joint") return tree.sqnorm(r);
+      const n = tree.leaves(r).map((l) => np.sqrt(l.ref.mul(l.ref).sum())).reduce((a, b) => a.add(b));
       return n.ref.mul(n);
     };
+    const step = compileStep<BammState>((s) => {
+      const { x, y, v } = s;
+      const { w: mu, sx, eta: etaFixed } = s.c!;
+      const phi = bind(averages ? averaged(F.fn, f.fn, mu) : f.fn);
+      const [Fx, Fy] = F.grads(x, y);
+      // One forward-over-reverse pass along v gives grad phi (primal) and [grad^2_xy phi v, grad^2_yy phi v].
+      const [[, phiY], [cross, Hv]] = jvpGrads(phi.fn, x, y, v);
+      const r = tree.sub(Hv, Fy);
+      const eta = o.adaptiveEta ? numerator(r).div(tree.vdot(r, phi.hvpYY(x, y, r)).add(1e-12)) : etaFixed;
+      const [x1, st] = opt.update(x, tree.sub(Fx, cross), s, sx);
+      return { x: projectX(p, x1), y: projectY(p, tree.axpy(-o.lrY, phiY, y)), v: tree.axpy(optim.negate(eta), r, v), ...st };
+    });
     return {
-      init: (x, y) => ({ x, y: tref(y), v: tzerosLike(y) }),
+      init: (x, y) => ({ x, y, v: tree.zerosLike(y), ...opt.init(x) }),
       step: (s, k, b) => {
         const c = bammSchedule(o, k);
         return step({ ...(s as BammState), c: { w: scalar(c.w), sx: scalar(c.sx), eta: scalar(c.eta) } }, k, b);
       },
-      iterate: (s) => {
-        const st = s as BammState;
-        return { x: jax.tree.ref(st.x) as Tree, y: jax.tree.ref(st.y) as Tree };
-      },
+      iterate: iterateXY,
       dispose: () => step.dispose(),
     };
   },
-};
+});
 
 /**
  * grad phi at (x, y) and its derivative along y -> y + t v: returns [[grad_x phi, grad_y phi],

@@ -17,12 +17,9 @@
  * Assumptions: deterministic; second order through reverse-mode unrolling (memory linear in T);
  * non-singleton lower level; no coupled constraints (projections onto X, Y applied).
  */
-import { tadd, taxpy, tdispose, tref, tscale, type Tree } from "../engine/index.js";
-import { num, positive, fraction, choice, unrolled } from "../options.js";
-import { BilevelInputError } from "../errors.js";
-import { aggregatedDirection, bref, gradY, unrolledHypergrad, type Direction } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, projX, type XY, xyInstance } from "./common.js";
+import { tadd, tref, tscale } from "../engine/index.js";
+import { aggregatedDirection, bref, gradY } from "../oracles/index.js";
+import { choice, compileStep, defineSolver, fraction, innerGD, num, objectives, positive, projectX, stepInstance, unrolled, unrolledHypergrad, xOptimizer, type Direction, type OptState, type Tree, type XY } from "../kit/index.js";
 
 export const bdaDefaults = { T: 5, su: 0.1, sl: 0.1, alpha0: 0.5, alphaDecay: 0.9, schedule: "geometric", lrX: 0.1, fWeight: "complement" };
 
@@ -31,7 +28,7 @@ export function bdaAlphas(T: number, alpha0: number, alphaDecay: number, schedul
   return Array.from({ length: T }, (_, t) => (schedule === "harmonic" ? alpha0 / (t + 1) : alpha0 * Math.pow(alphaDecay, t)));
 }
 
-export const bda: SolverSpec<typeof bdaDefaults> = {
+export const bda = defineSolver({
   name: "bda",
   reference:
     "Liu, Mu, Yuan, Zeng, Zhang (2020). A Generic First-Order Algorithmic Framework for Bi-Level Programming Beyond Lower-Level Singleton. ICML.",
@@ -50,30 +47,23 @@ export const bda: SolverSpec<typeof bdaDefaults> = {
   spec: { T: unrolled(), su: num(0), sl: positive(), alpha0: fraction(), alphaDecay: num(0, 1, { minOpen: true }), schedule: choice("geometric", "harmonic"), lrX: positive(), fWeight: choice("complement", "fixed") },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
-    if (!Number.isInteger(o.T) || o.T < 1) throw new BilevelInputError(`bda.T: expected a positive integer, got ${o.T}`);
-    if (!(o.alpha0 >= 0 && o.alpha0 < 1)) throw new BilevelInputError(`bda.alpha0: expected a number in [0, 1), got ${o.alpha0}`);
-    if (!(o.alphaDecay > 0 && o.alphaDecay <= 1)) throw new BilevelInputError(`bda.alphaDecay: expected a number in (0, 1], got ${o.alphaDecay}`);
-    if (o.schedule !== "geometric" && o.schedule !== "harmonic") {
-      throw new BilevelInputError(`bda.schedule: expected 'geometric' or 'harmonic', got '${o.schedule}'`);
-    }
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     // A meta-learning problem fixes the inner procedure: its steps, and its step size as s_l.
     const gd = innerGD(p, o.T, o.sl);
     const alphas = bdaAlphas(gd.steps, o.alpha0, o.alphaDecay, o.schedule);
     // official boml (lower_iter/aggr.py:103-104 with t_tensor = t + 1, upper_iter/reverse.py:183): only F's weight decays
     const direction: Direction =
       o.fWeight === "fixed"
-        ? (x, y, t, batch) => tadd(tscale(alphas[t] * o.su, gradY(fns.upper, tref(x), tref(y), bref(batch))), tscale((1 - o.alpha0) * gd.lr, gradY(fns.lower, x, y, batch)))
-        : aggregatedDirection(fns.upper, fns.lower, alphas, o.su, gd.lr);
+        ? (x, y, t, batch) => tadd(tscale(alphas[t] * o.su, gradY(F.fn, tref(x), tref(y), bref(batch))), tscale((1 - o.alpha0) * gd.lr, gradY(f.fn, x, y, batch)))
+        : aggregatedDirection(F.fn, f.fn, alphas, o.su, gd.lr);
     // meta-learning problems restart the unroll at innerInit(x), differentiated through (as in itd)
     const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
-    const step = compileStep<XY>(({ x, y }, k, batch) => {
-      k.dispose();
-      if (batch !== undefined) tdispose(batch);
-      const { h, yT, value } = unrolledHypergrad(fns, tref(x), y, { ...gd, start, direction });
-      value.dispose();
-      return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
+    const opt = xOptimizer(o);
+    const step = compileStep<XY & OptState>((s) => {
+      const { h, yT } = unrolledHypergrad(F, f, s.x, s.y, { ...gd, start, direction });
+      const [x, st] = opt.update(s.x, h, s, o.lrX);
+      return { x: projectX(p, x), y: yT, ...st };
     });
-    return xyInstance(step);
+    return stepInstance(step, (x, y) => ({ x, y, ...opt.init(x) }));
   },
-};
+});

@@ -9,6 +9,7 @@
  *   lambda = relu(eta - <grad F, grad q> / (||grad q||^2 + eps))   (the paper's phi = eta ||grad q||^2,
  *            written as the official code writes it; eps = 1e-8 there)
  *   x <- x - s_k lrX (grad_x F + lambda grad_x q),   y <- y - s_k lrY (grad_y F + lambda grad_y q)
+ *   (the x step through the `optimizer` option: sgd by default, as above)
  *   s_k = max(lrDecay^floor(k / lrDecayEvery), lrMinFactor)   (ours; lrDecay = 1: the official constant steps)
  *
  * Defaults (official toy_lls.py): T = 10, eta = 0.5, step sizes 0.5 for x, y and the inner loop,
@@ -18,16 +19,11 @@
  * decaying steps remove it. Measurements and the one deviation (the step decay): docs/solvers/bome.md.
  * Assumptions: deterministic or minibatched oracles; projections onto X and Y applied after each step.
  */
-import { int, num, positive, unrolled } from "../options.js";
-import { np, taxpy, tdispose, tref, tsqnorm, tvdot, type Arr } from "../engine/index.js";
-import { grads, valueGap } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { BilevelInputError } from "../errors.js";
-import { compileStep, fnsOf, innerGD, projX, projY, type XY, xyInstance } from "./common.js";
+import { compileStep, defineSolver, innerGD, int, num, objectives, positive, projectX, projectY, stepInstance, tree, unrolled, valueGap, xOptimizer, np, optim, type Arr, type OptState, type XY } from "../kit/index.js";
 
 export const bomeDefaults = { T: 10, eta: 0.5, innerLr: 0.5, lrX: 0.5, lrY: 0.5, eps: 1e-8, lrDecay: 1, lrDecayEvery: 100, lrMinFactor: 0 };
 
-export const bome: SolverSpec<typeof bomeDefaults> = {
+export const bome = defineSolver({
   name: "bome",
   reference: "Ye, Liu, Wright, Stone, Liu (2022). BOME! Bilevel Optimization Made Easy. NeurIPS.",
   summary: "First-order value-function method: descend F while driving the gap f(x,y) - f(x,y_T) down.",
@@ -46,38 +42,24 @@ export const bome: SolverSpec<typeof bomeDefaults> = {
   spec: { T: unrolled(), eta: num(0), innerLr: positive(), lrX: positive(), lrY: positive(), eps: num(0), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(1), lrMinFactor: num(0, 1) },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
-    if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new BilevelInputError(`solver bome.lrDecay: expected a factor in (0, 1], got ${o.lrDecay}`);
-    if (!(Number.isInteger(o.lrDecayEvery) && o.lrDecayEvery >= 1)) {
-      throw new BilevelInputError(`solver bome.lrDecayEvery: expected a positive integer, got ${o.lrDecayEvery}`);
-    }
-    if (!(o.lrMinFactor >= 0 && o.lrMinFactor <= 1)) throw new BilevelInputError(`solver bome.lrMinFactor: expected a number in [0, 1], got ${o.lrMinFactor}`);
-    const decays = o.lrDecay !== 1;
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     const gd = innerGD(p, o.T, o.innerLr);
-    const step = compileStep<XY>(({ x, y }, k, batch) => {
-      let lrX: number | Arr;
-      let lrY: number | Arr;
-      if (decays) {
-        const s = np.maximum(np.exp(np.floor(k.div(o.lrDecayEvery)).mul(Math.log(o.lrDecay))), o.lrMinFactor);
-        lrX = s.ref.mul(-o.lrX);
-        lrY = s.mul(-o.lrY);
-      } else {
-        k.dispose();
-        lrX = -o.lrX;
-        lrY = -o.lrY;
-      }
-      const gap = valueGap(fns.lower, tref(x), tref(y), gd, batch === undefined ? undefined : tref(batch));
-      gap.q.dispose();
-      tdispose(gap.yT);
-      const [Fx, Fy] = grads(fns.upper, tref(x), tref(y), batch);
-      const nq = tsqnorm(tref(gap.gx)).add(tsqnorm(tref(gap.gy)));
-      const dot = tvdot(tref(Fx), tref(gap.gx)).add(tvdot(tref(Fy), tref(gap.gy)));
+    const opt = xOptimizer(o);
+    const schedX = optim.stepDecay(o.lrX, o.lrDecay, o.lrDecayEvery, o.lrMinFactor);
+    const schedY = optim.stepDecay(o.lrY, o.lrDecay, o.lrDecayEvery, o.lrMinFactor);
+    const lr = (sched: optim.Schedule, base: number, k: Arr): number | Arr => (sched.constant ? base : sched.traced(k.ref));
+    const step = compileStep<XY & OptState>((s, k, batch) => {
+      const { x, y } = s;
+      const gap = valueGap(f, x, y, gd, batch);
+      const [Fx, Fy] = F.grads(x, y, batch);
+      const nq = tree.sqnorm(gap.gx).add(tree.sqnorm(gap.gy));
+      const dot = tree.vdot(Fx, gap.gx).add(tree.vdot(Fy, gap.gy));
       // lambda = relu(eta - <grad F, grad q> / (||grad q||^2 + eps)) (paper's phi = eta ||grad q||^2; official toy_lls.py)
-      const lambda: Arr = np.maximum(dot.div(nq.add(o.eps)).neg().add(o.eta), 0);
-      const dx = taxpy(lambda.ref, gap.gx, Fx);
-      const dy = taxpy(lambda, gap.gy, Fy);
-      return { x: projX(p, taxpy(lrX, dx, x)), y: projY(p, taxpy(lrY, dy, y)) };
+      const lambda = np.maximum(dot.div(nq.add(o.eps)).neg().add(o.eta), 0);
+      const [x1, st] = opt.update(x, tree.axpy(lambda, gap.gx, Fx), s, lr(schedX, o.lrX, k));
+      const y1 = tree.axpy(optim.negate(lr(schedY, o.lrY, k)), tree.axpy(lambda, gap.gy, Fy), y);
+      return { x: projectX(p, x1), y: projectY(p, y1), ...st };
     });
-    return xyInstance(step);
+    return stepInstance(step, (x, y) => ({ x, y, ...opt.init(x) }));
   },
-};
+});

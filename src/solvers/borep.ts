@@ -17,12 +17,7 @@
  * Assumptions: strongly convex lower level; second order; upper level may be unboundedly smooth;
  * stochastic (one minibatch per outer step for every oracle); not for problems with `innerInit`.
  */
-import { scalar, tadd, taxpy, tdispose, tnorm, tref, tscale, tsub, tzerosLike, type Arr, type Tree, np } from "../engine/index.js";
-import { choice, int, num, positive, fraction, unrolled } from "../options.js";
-import { BilevelInputError } from "../errors.js";
-import { bref, gradientDescent, gradY, grads, hvpYY, jvpXY } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, iterateXY, projX, projY, type CompiledStep } from "./common.js";
+import { BilevelInputError, choice, compileStep, defineSolver, fraction, innerGD, int, iterateXY, num, objectives, optim, positive, projectX, projectY, scalar, tree, unrolled, xOptimizer, type Arr, type CompiledStep, type OptState, type Tree } from "../kit/index.js";
 
 export const borepDefaults = {
   interval: 2,
@@ -38,13 +33,9 @@ export const borepDefaults = {
   lowerUpdate: "gd",
 };
 
-type BState = { x: Tree; y: Tree; z: Tree; m: Tree; eta?: Arr };
+type BState = { x: Tree; y: Tree; z: Tree; m: Tree; eta?: Arr } & OptState;
 
-const positiveInt = (key: string, v: number, min: number) => {
-  if (!Number.isInteger(v) || v < min) throw new BilevelInputError(`solver borep.${key}: expected an integer >= ${min}, got ${v}`);
-};
-
-export const borep: SolverSpec<typeof borepDefaults> = {
+export const borep = defineSolver({
   name: "borep",
   reference: "Hao, Gong, Liu (2024). Bilevel Optimization under Unbounded Smoothness: A New Algorithm and Convergence Analysis. ICLR.",
   summary: "Normalized momentum on x, linear-system variable z, lower level refined at start and updated every `interval` steps.",
@@ -70,59 +61,43 @@ export const borep: SolverSpec<typeof borepDefaults> = {
         `solver borep: problem '${p.name}' has innerInit (a fixed MAML-style inner loop); BO-REP needs a warm-started lower level (use fo, ufo or itd)`,
       );
     }
-    positiveInt("interval", o.interval, 1);
-    positiveInt("T", o.T, 0);
-    positiveInt("initSteps", o.initSteps, 0);
-    positiveInt("lrDecayEvery", o.lrDecayEvery, 0);
-    if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new BilevelInputError(`solver borep.lrDecay: expected a factor in (0, 1], got ${o.lrDecay}`);
-    if (!(o.beta >= 0 && o.beta < 1)) throw new BilevelInputError(`solver borep.beta: expected a momentum in [0, 1), got ${o.beta}`);
-    const fns = fnsOf(p);
-    const decays = o.lrDecayEvery > 0 && o.lrDecay !== 1;
-    /** The official periodic update: y <- y - lr sum_{j<=i} grad_y f(x, y_j), for i = 0..steps (1 + steps steps). Consumes y. */
+    const { F, f } = objectives(p);
+    const opt = xOptimizer(o);
+    const lrX = optim.stepDecay(o.lrX, o.lrDecay, o.lrDecayEvery); // eta_k, on the host in float64
+    /** The official periodic update: y <- y - lr sum_{j<=i} grad_y f(x, y_j), for i = 0..steps (1 + steps steps). */
     const accumulated = (x: Tree, y: Tree, steps: number, batch?: Tree): Tree => {
-      let acc = gradY(fns.lower, tref(x), tref(y), bref(batch));
-      y = projY(p, taxpy(-o.innerLr, tref(acc), y));
+      let acc = f.gradY(x, y, batch);
+      y = projectY(p, tree.axpy(-o.innerLr, acc, y));
       for (let i = 0; i < steps; i++) {
-        acc = tadd(acc, gradY(fns.lower, tref(x), tref(y), bref(batch)));
-        y = projY(p, taxpy(-o.innerLr, tref(acc), y));
+        acc = tree.add(acc, f.gradY(x, y, batch));
+        y = projectY(p, tree.axpy(-o.innerLr, acc, y));
       }
-      tdispose(acc);
       return y;
     };
-
     const makeStep = (lowerSteps: number): CompiledStep<BState> =>
-      compileStep<BState>(({ x, y, z, m, eta }, k, batch) => {
-        k.dispose();
-        const Hz0 = o.hvpAt === "previous" ? hvpYY(fns.lower, tref(x), tref(y), tref(z), bref(batch)) : null;
-        if (lowerSteps > 0) {
-          y = o.lowerUpdate === "accumulated" ? accumulated(x, y, lowerSteps, batch) : gradientDescent(fns.lower, tref(x), y, innerGD(p, lowerSteps, o.innerLr), bref(batch));
-        }
-        const [Fx, Fy] = grads(fns.upper, tref(x), tref(y), bref(batch));
-        const Hz = Hz0 ?? hvpYY(fns.lower, tref(x), tref(y), tref(z), bref(batch));
-        z = taxpy(-o.nu, tsub(Hz, Fy), z);
-        const cross = jvpXY(fns.lower, tref(x), tref(y), tref(z), batch);
-        m = taxpy(1 - o.beta, tsub(Fx, cross), tscale(o.beta, m));
-        const scale = eta!.div(tnorm(tref(m)).add(1e-10)).neg();
-        x = projX(p, taxpy(scale, tref(m), x));
-        return { x, y, z, m };
+      compileStep<BState>((s, _k, batch) => {
+        const { x, z, m } = s;
+        let y = s.y;
+        const Hz0 = o.hvpAt === "previous" ? f.hvpYY(x, y, z, batch) : null;
+        if (lowerSteps > 0) y = o.lowerUpdate === "accumulated" ? accumulated(x, y, lowerSteps, batch) : f.descend(x, y, innerGD(p, lowerSteps, o.innerLr), batch);
+        const [Fx, Fy] = F.grads(x, y, batch);
+        const z1 = tree.axpy(-o.nu, tree.sub(Hz0 ?? f.hvpYY(x, y, z, batch), Fy), z);
+        const m1 = tree.axpy(1 - o.beta, tree.sub(Fx, f.jvpXY(x, y, z1, batch)), tree.scale(o.beta, m));
+        // normalized step x <- x - eta_k m / ||m|| (the optimizer sees m and the step eta_k / ||m||)
+        const [x1, st] = opt.update(x, m1, s, s.eta!.div(tree.norm(m1).add(1e-10)));
+        return { x: projectX(p, x1), y, z: z1, m: m1, ...st };
       });
-
     const refine = makeStep(o.initSteps);
     const periodic = o.initSteps === o.T ? refine : makeStep(o.T);
     const hold = o.T === 0 ? periodic : o.initSteps === 0 ? refine : makeStep(0);
     const pick = (k: number) => (k === 0 ? refine : k % o.interval === 0 ? periodic : hold);
     return {
-      init: (x, y) => {
-        const z = tzerosLike(tref(y));
-        const m = tzerosLike(tref(x));
-        return { x, y, z, m };
-      },
-      // eta_k = lrX lrDecay^floor(k / lrDecayEvery), computed on the host in float64
-      step: (s, k, b) => pick(k)({ ...(s as BState), eta: scalar(decays ? o.lrX * Math.pow(o.lrDecay, Math.floor(k / o.lrDecayEvery)) : o.lrX) }, k, b),
+      init: (x, y) => ({ x, y, z: tree.zerosLike(y), m: tree.zerosLike(x), ...opt.init(x) }),
+      step: (s, k, b) => pick(k)({ ...(s as BState), eta: scalar(lrX.constant ? o.lrX : lrX.at(k)) }, k, b),
       iterate: iterateXY,
       dispose: () => {
-        for (const f of new Set([refine, periodic, hold])) f.dispose();
+        for (const step of new Set([refine, periodic, hold])) step.dispose();
       },
     };
   },
-};
+});

@@ -7,7 +7,7 @@
  * f*_mu(x) = min_z f(x, z) + mu ||z||^2 is a regularized value function (mu > 0 gives the constraint an
  * interior), and solves a sequence of barrier problems
  *   min_x phi(x),  phi(x) = min_y  F(x, y) + theta ||y||^2 + sigma psi(f*_mu(x) - f(x, y)),
- * with mu, theta, sigma -> 0 together. Per outer step k (r_k the decay factor):
+ * with mu, theta, sigma -> 0 together. Per outer step k (r_k the decay factor, option `schedule`):
  *   mu = zReg r_k,  theta = yReg r_k,  sigma = lnReg r_k
  *   z <- zLoop steps of  z - lrZ grad_z [f(x, z) + mu ||z||^2]                    (warm-started)
  *   s(y) = f(x, z) + mu ||z||^2 - f(x, y),   w(y) = -sigma psi'(s(y))              (the barrier's multiplier)
@@ -43,14 +43,9 @@
  * x step needs the y loop to track: the x direction carries w times the y error.
  *
  * Defaults (official optimistic.py): zLoop = 50, yLoop = 25, lrZ = lrY = lrX = 0.01, zReg = yReg = 0.01,
- * lnReg = 0.001, decay = "power2"; barrierEps = 1e-6 is ours.
+ * lnReg = 0.001, schedule = "power2"; barrierEps = 1e-6 is ours.
  */
-import { num, positive, choice, unrolled } from "../options.js";
-import { np, tadd, taxpy, tmap, tref, tscale, tsqnorm, tstop, type Arr, type Tree } from "../engine/index.js";
-import { gradX, gradY } from "../oracles/index.js";
-import type { BilevelProblem, SolverSpec } from "../problem.js";
-import { BilevelInputError } from "../errors.js";
-import { compileStep, fnsOf, iterateXY, projX, projY } from "./common.js";
+import { choice, compileStep, defineSolver, np, num, objectives, positive, projectX, projectY, stepInstance, tree, unrolled, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const bvfsmDefaults = {
   zLoop: 50,
@@ -61,13 +56,11 @@ export const bvfsmDefaults = {
   zReg: 0.01,
   yReg: 0.01,
   lnReg: 0.001,
-  decay: "power2",
+  schedule: "power2",
   barrierEps: 1e-6,
 };
 
-const DECAYS = ["power2", "log", "power1", "linear", "none"];
-
-type BvfsmState = { x: Tree; y: Tree; z: Tree };
+type BvfsmState = { x: Tree; y: Tree; z: Tree } & OptState;
 
 /** The decay factor r_k as a scalar array (k consumed). */
 function decayFactor(k: Arr, mode: string): Arr {
@@ -89,7 +82,7 @@ function decayFactor(k: Arr, mode: string): Arr {
 /** -psi'(s) = 1/s for s >= eps, 1/eps below (the linearly continued -log). Consumes s. */
 const barrierWeight = (s: Arr, eps: number): Arr => np.reciprocal(np.maximum(s, eps));
 
-export const bvfsm: SolverSpec<typeof bvfsmDefaults> = {
+export const bvfsm = defineSolver({
   name: "bvfsm",
   reference: "Liu, Liu, Zeng, Zhang, Zhang (2021). Value-Function-based Sequential Minimization for Bi-level Optimization. arXiv:2110.04974 (TPAMI 2023).",
   summary: "Regularized value function (z loop) + log barrier on the value gap (y loop), envelope gradient on x; regularization decays to zero.",
@@ -103,58 +96,40 @@ export const bvfsm: SolverSpec<typeof bvfsmDefaults> = {
     zReg: "mu_0: weight of ||z||^2 in the regularized value function",
     yReg: "theta_0: weight of ||y||^2 in the y problem",
     lnReg: "sigma_0: weight of the log barrier",
-    decay: "schedule r_k of mu, theta, sigma: power2 | log | power1 | linear | none",
+    schedule: "schedule r_k of mu, theta, sigma: power2 | log | power1 | linear | none",
     barrierEps: "below this gap the log barrier continues linearly (weight lnReg r_k / barrierEps)",
   },
-  spec: { zLoop: unrolled(), yLoop: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), zReg: num(0), yReg: num(0), lnReg: num(0), decay: choice("power2", "log", "power1", "linear", "none"), barrierEps: positive() },
+  spec: { zLoop: unrolled(), yLoop: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), zReg: num(0), yReg: num(0), lnReg: num(0), schedule: choice("power2", "log", "power1", "linear", "none"), barrierEps: positive() },
+  aliases: { decay: "schedule" },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
-  create(p: BilevelProblem, o) {
-    if (!DECAYS.includes(o.decay)) throw new BilevelInputError(`solver bvfsm.decay: expected one of ${DECAYS.join(", ")}, got '${o.decay}'`);
-    for (const key of ["zLoop", "yLoop"] as const) {
-      if (!(Number.isInteger(o[key]) && o[key] >= 1)) throw new BilevelInputError(`solver bvfsm.${key}: expected a positive integer, got ${o[key]}`);
-    }
-    for (const key of ["lrZ", "lrY", "lrX", "barrierEps"] as const) {
-      if (!(o[key] > 0)) throw new BilevelInputError(`solver bvfsm.${key}: expected a positive number, got ${o[key]}`);
-    }
-    for (const key of ["zReg", "yReg", "lnReg"] as const) {
-      if (!(o[key] >= 0)) throw new BilevelInputError(`solver bvfsm.${key}: expected a non-negative number, got ${o[key]}`);
-    }
-    const fns = fnsOf(p);
-    const step = compileStep<BvfsmState>(({ x, y, z }, k) => {
-      const r = decayFactor(k, o.decay);
+  create(p, o) {
+    const { F, f } = objectives(p);
+    const opt = xOptimizer(o);
+    const step = compileStep<BvfsmState>((s, k) => {
+      const { x } = s;
+      let { y, z } = s;
+      const r = decayFactor(k, o.schedule);
       const mu = r.ref.mul(o.zReg);
       const theta = r.ref.mul(o.yReg);
       const sigma = r.mul(o.lnReg);
-      const xs = tstop(tref(x));
+      const xs = tree.stop(x);
       // z: the regularized lower level
-      for (let t = 0; t < o.zLoop; t++) {
-        const g = tadd(gradY(fns.lower, tref(xs), tref(z)), tscale(mu.ref.mul(2), tref(z)));
-        z = projY(p, taxpy(-o.lrZ, g, z));
-      }
-      const value = fns.lower(tref(xs), tref(z)).add(mu.mul(tsqnorm(tref(z)))); // f*_mu(x) estimate
+      for (let t = 0; t < o.zLoop; t++) z = projectY(p, tree.axpy(-o.lrZ, tree.add(f.gradY(xs, z), tree.scale(mu.ref.mul(2), z)), z));
+      const value = f.value(xs, z).add(mu.mul(tree.sqnorm(z))); // f*_mu(x) estimate
       // y: the barrier problem at fixed x
       for (let t = 0; t < o.yLoop; t++) {
-        const w = sigma.ref.mul(barrierWeight(value.ref.sub(fns.lower(tref(xs), tref(y))), o.barrierEps));
-        const Fy = gradY(fns.upper, tref(xs), tref(y));
-        const fy = gradY(fns.lower, tref(xs), tref(y));
+        const w = sigma.ref.mul(barrierWeight(value.ref.sub(f.value(xs, y)), o.barrierEps));
+        const Fy = F.gradY(xs, y);
+        const fy = f.gradY(xs, y);
         const scale = np.reciprocal(w.ref.add(1)).mul(-o.lrY);
-        const g = tadd(taxpy(w, fy, Fy), tscale(theta.ref.mul(2), tref(y)));
-        y = projY(p, taxpy(scale, g, y));
+        y = projectY(p, tree.axpy(scale, tree.add(tree.axpy(w, fy, Fy), tree.scale(theta.ref.mul(2), y)), y));
       }
-      theta.dispose();
       // x: grad phi = grad_x F + w (grad_x f(x, y) - grad_x f(x, z))
-      const w = sigma.mul(barrierWeight(value.sub(fns.lower(tref(xs), tref(y))), o.barrierEps));
-      const Fx = gradX(fns.upper, tref(x), tref(y));
-      const fxy = gradX(fns.lower, tref(x), tref(y));
-      const fxz = gradX(fns.lower, xs, tref(z));
-      const dx = taxpy(w, taxpy(-1, fxz, fxy), Fx);
-      return { x: projX(p, taxpy(-o.lrX, dx, x)), y, z };
+      const w = sigma.mul(barrierWeight(value.sub(f.value(xs, y)), o.barrierEps));
+      const dx = tree.axpy(w, tree.axpy(-1, f.gradX(xs, z), f.gradX(x, y)), F.gradX(x, y));
+      const [x1, st] = opt.update(x, dx, s, o.lrX);
+      return { x: projectX(p, x1), y, z, ...st };
     });
-    return {
-      init: (x, y) => ({ x, z: tmap((u) => u.ref.add(0), y), y }),
-      step: (s, k) => step(s as BvfsmState, k),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return stepInstance(step, (x, y) => ({ x, z: tree.map((u) => u.add(0), y), y, ...opt.init(x) }));
   },
-};
+});

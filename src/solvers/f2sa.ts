@@ -9,7 +9,7 @@
  * (bias O(1/lambda)), using gradients only — no Hessian- or Jacobian-vector products. Per outer step k,
  * all oracles on the step's minibatch B (from `problem.sample`; absent for deterministic problems):
  *   lambda_k = min(lambdaMax, lambda0 + deltaLambda k)                    (benchmark_bilevel: linear growth)
- *   a_k = (k+1)^-decay                                                   (benchmark_bilevel: exponent 1/2)
+ *   a_k = (k+1)^-lrPower                                                   (benchmark_bilevel: exponent 1/2)
  *   repeat T times:
  *     z <- z - lrZ a_k grad_y f(x, z; B)
  *     y <- y - (lrY a_k / lambda_k) (grad_y F(x, y; B) + lambda_k grad_y f(x, y; B))
@@ -21,63 +21,51 @@
  * Assumes a strongly convex lower level (singleton); first order only; stochastic. Memory: two lower
  * variables, constant in T.
  *
- * Defaults (benchmark_bilevel f2sa.py): lrZ = lrY = lrX = 0.1 (step_size 0.1, outer_ratio 1), decay = 0.5,
+ * Defaults (benchmark_bilevel f2sa.py): lrZ = lrY = lrX = 0.1 (step_size 0.1, outer_ratio 1), lrPower = 0.5,
  * lambda0 = 1, deltaLambda = 0.1, T = 10 (n_inner_steps); lambdaMax = 1e4 caps the growth (ours: the
  * reference grows lambda without bound).
  */
-import { num, positive, unrolled } from "../options.js";
-import { np, scalar, taxpy, tmap, tref, tsub, type Arr, type Tree } from "../engine/index.js";
-import { gradX, gradY } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, iterateXY, projX, projY } from "./common.js";
+import { compileStep, defineSolver, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
-export const f2saDefaults = { T: 10, lrZ: 0.1, lrY: 0.1, lrX: 0.1, decay: 0.5, lambda0: 1, deltaLambda: 0.1, lambdaMax: 1e4 };
+export const f2saDefaults = { T: 10, lrZ: 0.1, lrY: 0.1, lrX: 0.1, lrPower: 0.5, lambda0: 1, deltaLambda: 0.1, lambdaMax: 1e4 };
 
-type F2saState = { x: Tree; y: Tree; z: Tree };
+type F2saState = { x: Tree; y: Tree; z: Tree } & OptState;
 
-export const f2sa: SolverSpec<typeof f2saDefaults> = {
+export const f2sa = defineSolver({
   name: "f2sa",
   reference: "Kwon, Kwon, Wright, Nowak (2023). A Fully First-Order Method for Stochastic Bilevel Optimization. ICML.",
   summary: "Fully first-order: y on F + lambda f, z on f, x on grad_x F + lambda (grad_x f(y) - grad_x f(z)), lambda growing.",
   defaults: f2saDefaults,
   help: {
     T: "inner steps on y and z per outer step",
-    lrZ: "step size on z (times (k+1)^-decay)",
-    lrY: "step size on y, applied to (grad F)/lambda + grad f (times (k+1)^-decay)",
-    lrX: "step size on x (times (k+1)^-decay)",
-    decay: "step sizes decay as (k+1)^-decay",
+    lrZ: "step size on z (times (k+1)^-lrPower)",
+    lrY: "step size on y, applied to (grad F)/lambda + grad f (times (k+1)^-lrPower)",
+    lrX: "step size on x (times (k+1)^-lrPower)",
+    lrPower: "step sizes decay as (k+1)^-lrPower",
     lambda0: "initial multiplier lambda",
     deltaLambda: "lambda grows by this much per outer step",
     lambdaMax: "cap on lambda",
   },
-  spec: { T: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), decay: num(0), lambda0: positive(), deltaLambda: num(0), lambdaMax: positive() },
+  spec: { T: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), lrPower: num(0), lambda0: positive(), deltaLambda: num(0), lambdaMax: positive() },
+  aliases: { decay: "lrPower" },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
-    const fns = fnsOf(p);
-    const step = compileStep<F2saState>(({ x, y, z }, k, batch) => {
+    const { F, f } = objectives(p);
+    const opt = xOptimizer(o);
+    const step = compileStep<F2saState>((s, k, batch) => {
+      const { x } = s;
+      let { y, z } = s;
       const lam: Arr = np.minimum(k.ref.mul(o.deltaLambda).add(o.lambda0), o.lambdaMax);
-      const a: Arr = o.decay === 0 ? (k.dispose(), scalar(1)) : np.power(k.add(1), -o.decay);
-      const b = () => (batch === undefined ? undefined : tref(batch));
+      const a: Arr = o.lrPower === 0 ? scalar(1) : np.power(k.add(1), -o.lrPower); // step-size factor (k+1)^-lrPower
       const invLam = np.reciprocal(lam.ref);
       for (let t = 0; t < o.T; t++) {
-        const gz = gradY(fns.lower, tref(x), tref(z), b());
-        z = projY(p, taxpy(a.ref.mul(-o.lrZ), gz, z));
-        const Fy = gradY(fns.upper, tref(x), tref(y), b());
-        const fy = gradY(fns.lower, tref(x), tref(y), b());
-        y = projY(p, taxpy(a.ref.mul(-o.lrY), taxpy(invLam.ref, Fy, fy), y));
+        z = projectY(p, tree.axpy(a.ref.mul(-o.lrZ), f.gradY(x, z, batch), z));
+        y = projectY(p, tree.axpy(a.ref.mul(-o.lrY), tree.axpy(invLam, F.gradY(x, y, batch), f.gradY(x, y, batch)), y));
       }
-      invLam.dispose();
-      const Fx = gradX(fns.upper, tref(x), tref(y), b());
-      const fxy = gradX(fns.lower, tref(x), tref(y), b());
-      const fxz = gradX(fns.lower, tref(x), tref(z), batch);
-      const dx = taxpy(lam, tsub(fxy, fxz), Fx);
-      return { x: projX(p, taxpy(a.mul(-o.lrX), dx, x)), y, z };
+      const dx = tree.axpy(lam, tree.sub(f.gradX(x, y, batch), f.gradX(x, z, batch)), F.gradX(x, y, batch));
+      const [x1, st] = opt.update(x, dx, s, a.mul(o.lrX));
+      return { x: projectX(p, x1), y, z, ...st };
     });
-    return {
-      init: (x, y) => ({ x, z: tmap((u) => u.ref.add(0), y), y }),
-      step: (s, k, b) => step(s as F2saState, k, b),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return stepInstance(step, (x, y) => ({ x, z: tree.map((u) => u.add(0), y), y, ...opt.init(x) }));
   },
-};
+});

@@ -16,31 +16,23 @@
  * Defaults: T = 10 (the UFO-BLO toy's r and the official Omniglot inner_iters), innerLr = lrX = 0.1
  * (library conventions; the official outer step meta_step x inner rate is specific to its networks).
  */
-import { positive, unrolled } from "../options.js";
-import { jax, taxpy, tadd, tdispose, tref, tstop, tvdot, type Arr, type Tree } from "../engine/index.js";
-import { gradientDescent, grads, type Objective } from "../oracles/index.js";
-import type { BilevelProblem, SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, projX, type XY, xyInstance } from "./common.js";
+import { compileStep, defineSolver, innerGD, innerStart, jax, objectives, positive, projectX, stepInstance, tree, unrolled, xOptimizer, type Arr, type BilevelProblem, type BoundObjective, type OptState, type Tree, type XY } from "../kit/index.js";
 
 export const foDefaults = { T: 10, innerLr: 0.1, lrX: 0.1 };
 
 /**
  * The first-order hypergradient at (x, y_T): grad_x F(x, y_T), plus, when the problem has `innerInit`,
- * the vector-Jacobian product of innerInit at x with grad_y F(x, y_T). Consumes x, yT and batch.
+ * the vector-Jacobian product of innerInit at x with grad_y F(x, y_T). Borrows its arguments.
  */
-export function firstOrderGrad(p: BilevelProblem, upper: Objective, x: Tree, yT: Tree, batch?: Tree): Tree {
-  const [Fx, Fy] = grads(upper, tref(x), yT, batch);
-  if (!p.innerInit) {
-    tdispose(Fy);
-    tdispose(x);
-    return Fx;
-  }
-  const cot = tstop(Fy);
-  const back = jax.grad((xx: Tree): Arr => tvdot(p.innerInit!(xx), cot))(x) as Tree;
-  return tadd(Fx, back);
+export function firstOrderGrad(p: BilevelProblem, F: BoundObjective, x: Tree, yT: Tree, batch?: Tree): Tree {
+  const [Fx, Fy] = F.grads(x, yT, batch);
+  if (!p.innerInit) return Fx;
+  const cot = tree.stop(Fy);
+  const back = jax.grad((xx: Tree): Arr => tree.vdot(p.innerInit!(xx), cot))(tree.ref(x)) as Tree;
+  return tree.add(Fx, back);
 }
 
-export const fo: SolverSpec<typeof foDefaults> = {
+export const fo = defineSolver({
   name: "fo",
   reference:
     "Finn, Abbeel, Levine (2017). Model-Agnostic Meta-Learning (first-order approximation). ICML; Nichol, Achiam, Schulman (2018). On First-Order Meta-Learning Algorithms. arXiv:1803.02999.",
@@ -54,15 +46,14 @@ export const fo: SolverSpec<typeof foDefaults> = {
   spec: { T: unrolled(), innerLr: positive(), lrX: positive() },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     const gd = innerGD(p, o.T, o.innerLr);
-    const step = compileStep<XY>(({ x, y }, k, batch) => {
-      k.dispose();
-      const y0 = innerStart(p, tref(x), y);
-      const yT = gradientDescent(fns.lower, tref(x), y0, gd, batch === undefined ? undefined : tref(batch));
-      const h = firstOrderGrad(p, fns.upper, tref(x), tref(yT), batch);
-      return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
+    const opt = xOptimizer(o);
+    const step = compileStep<XY & OptState>((s, _k, batch) => {
+      const yT = f.descend(s.x, innerStart(p, s.x, s.y), gd, batch);
+      const [x, st] = opt.update(s.x, firstOrderGrad(p, F, s.x, yT, batch), s, o.lrX);
+      return { x: projectX(p, x), y: yT, ...st };
     });
-    return xyInstance(step);
+    return stepInstance(step, (x, y) => ({ x, y, ...opt.init(x) }));
   },
-};
+});

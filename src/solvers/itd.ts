@@ -8,19 +8,15 @@
  *   y_{t+1} = y_t - innerLr grad_y f(x_k, y_t),  t < T
  *   h = d/dx F(x, y_T(x))   by reverse-mode differentiation through the last `truncate` inner steps
  *                           (truncate = 0: all T)
- *   x <- x - lrX h,  y <- y_T
+ *   x <- x - lrX h (or the `optimizer` option's step),  y <- y_T
  * Assumes a lower level that T gradient steps solve well; memory grows linearly in T (or truncate).
  * Defaults: T = 10, innerLr = 0.1, lrX = 0.1, truncate = 0 (full unrolling).
  */
-import { int, positive, unrolled } from "../options.js";
-import { taxpy, tref, type Tree, tdispose } from "../engine/index.js";
-import { unrolledHypergrad } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, projX, withHypergrad, type XY, xyInstance } from "./common.js";
+import { defineSolver, innerGD, int, objectives, positive, projectX, stepInstance, unrolled, unrolledHypergrad, withHypergrad, xOptimizer, compileStep, type OptState, type Tree, type XY } from "../kit/index.js";
 
 export const itdDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, truncate: 0 };
 
-export const itd: SolverSpec<typeof itdDefaults> = {
+export const itd = defineSolver({
   name: "itd",
   reference: "Franceschi, Donini, Frasconi, Pontil (2017). Forward and Reverse Gradient-Based Hyperparameter Optimization. ICML.",
   summary: "Reverse-mode differentiation through T unrolled inner gradient steps (optionally truncated).",
@@ -34,21 +30,17 @@ export const itd: SolverSpec<typeof itdDefaults> = {
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), truncate: int(0, "T") },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     // meta-learning problems restart the unroll at innerInit(x), differentiated through
     const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
     const gd = { ...innerGD(p, o.T, o.innerLr), truncate: o.truncate, start };
-    const step = compileStep<XY>(({ x, y }, k, batch) => {
-      k.dispose();
-      const b = batch === undefined ? undefined : { upper: tref(batch), lower: batch };
-      const { h, yT, value } = unrolledHypergrad(fns, tref(x), y, gd, b);
-      value.dispose();
-      return { x: projX(p, taxpy(-o.lrX, h, x)), y: yT };
+    const opt = xOptimizer(o);
+    const step = compileStep<XY & OptState>((s, _k, batch) => {
+      const { h, yT } = unrolledHypergrad(F, f, s.x, s.y, gd, { upper: batch, lower: batch });
+      const [x, st] = opt.update(s.x, h, s, o.lrX);
+      return { x: projectX(p, x), y: yT, ...st };
     });
-    return withHypergrad(xyInstance(step), (x, y) => {
-      const { h, yT, value } = unrolledHypergrad(fns, x, y, gd);
-      tdispose([yT, value]);
-      return h;
-    });
+    const hypergrad = (x: Tree, y: Tree) => unrolledHypergrad(F, f, x, y, gd).h;
+    return withHypergrad(stepInstance(step, (x, y) => ({ x, y, ...opt.init(x) })), hypergrad);
   },
-};
+});

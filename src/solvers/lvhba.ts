@@ -13,22 +13,21 @@
  * [-lambdaMax, lambdaMax] (signed, the official toy). Proj_C: projectX/projectY, then `projIters` sweeps
  * (x, y) <- (x, y) - ||w||^2 / ||J'w||^2 J'w, J = dg/d(x, y), w = max(g, 0) (projection = halfspace, onto
  * g <= 0) or w = g (equality: onto g = 0 every step, the official toy). No `constraint`: L = f.
+ * (eta is the option lrProx, formerly eta; the x part of the main step goes through `optimizer`.)
  * Defaults (official LLC toy): alpha = 0.008, beta = 0.02, eta = 0.01, gamma1 = gamma2 = 10,
  * lambdaMax = 1000, c0 = 0.025, p = 0.3, lambda0 = z0 = 1, theta_0 = y_0; multipliers and projection as
  * the paper. The official run, tuned task values and measured differences: docs/solvers/lvhba.md.
  * Assumptions: first order; non-singleton lower level; coupled constraints (convex in the analysis).
  */
-import { jax, np, scalar, taxpy, tdispose, tref, tscale, tsqnorm, tsub, type Arr, type Tree } from "../engine/index.js";
-import { choice, num, positive, unrolled } from "../options.js";
-import { BilevelInputError } from "../errors.js";
-import { gradX, gradY, grads, type Objective } from "../oracles/index.js";
-import type { BilevelProblem, SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, projX, projY } from "./common.js";
+import { jax, taxpy, tdispose, tref, tscale, tsqnorm, type Arr, type Tree } from "../engine/index.js";
+import { grads } from "../oracles/index.js";
+import type { BilevelProblem } from "../problem.js";
+import { BilevelInputError, bind, choice, compileStep, defineSolver, np, num, objectives, positive, projectY, scalar, tree, unrolled, xOptimizer, type OptState } from "../kit/index.js";
 
 export const lvhbaDefaults = {
   alpha: 0.008,
   beta: 0.02,
-  eta: 0.01,
+  lrProx: 0.01,
   gamma1: 10,
   gamma2: 10,
   c0: 0.025,
@@ -41,7 +40,7 @@ export const lvhbaDefaults = {
   projection: "halfspace",
 };
 
-type LvState = { x: Tree; y: Tree; theta: Tree; lam?: Arr; z?: Arr; invc?: Arr };
+type LvState = { x: Tree; y: Tree; theta: Tree; lam?: Arr; z?: Arr; invc?: Arr } & OptState;
 
 /**
  * Proj_C for C = {(x, y) in X x Y : g(x, y) <= 0}: projectX/projectY, then `sweeps` surrogate
@@ -49,8 +48,8 @@ type LvState = { x: Tree; y: Tree; theta: Tree; lam?: Arr; z?: Arr; invc?: Arr }
  * Consumes x and y.
  */
 export function projectFeasible(p: BilevelProblem, x: Tree, y: Tree, sweeps: number, equality = false): { x: Tree; y: Tree } {
-  x = projX(p, x);
-  y = projY(p, y);
+  x = p.projectX ? p.projectX(x) : x;
+  y = p.projectY ? p.projectY(y) : y;
   if (!p.constraint) return { x, y };
   const g = p.constraint.bind(p);
   for (let s = 0; s < sweeps; s++) {
@@ -60,13 +59,15 @@ export function projectFeasible(p: BilevelProblem, x: Tree, y: Tree, sweeps: num
     wc.dispose();
     const den = tsqnorm(tref(jx)).add(tsqnorm(tref(jy))).add(1e-30);
     const t = w.ref.mul(w).sum().div(den).neg();
-    x = projX(p, taxpy(t.ref, jx, x));
-    y = projY(p, taxpy(t, jy, y));
+    x = taxpy(t.ref, jx, x);
+    y = taxpy(t, jy, y);
+    if (p.projectX) x = p.projectX(x);
+    if (p.projectY) y = p.projectY(y);
   }
   return { x, y };
 }
 
-export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
+export const lvhba = defineSolver({
   name: "lvhba",
   reference:
     "Yao, Yu, Zeng, Zhang (2024). Constrained Bi-Level Optimization: Proximal Lagrangian Value Function Approach and Hessian-free Algorithm. ICLR.",
@@ -75,7 +76,7 @@ export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
   help: {
     alpha: "step size of the main (x, y) step",
     beta: "step size of the z step",
-    eta: "step size of the proximal (theta, lambda) step",
+    lrProx: "step size of the proximal (theta, lambda) step (the paper's eta)",
     gamma1: "proximal parameter on theta - y",
     gamma2: "proximal parameter on lambda - z",
     c0: "penalty schedule c_k = c0 (k+1)^p (F enters as F / c_k)",
@@ -87,58 +88,45 @@ export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
     multipliers: "nonnegative (lambda, z in [0, lambdaMax], the paper) or signed ([-lambdaMax, lambdaMax], the official toy)",
     projection: "halfspace (project onto g <= 0 when violated, the paper) or equality (onto g = 0 at every step, the official toy)",
   },
-  spec: { alpha: positive(), beta: positive(), eta: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(), projIters: unrolled(0), z0: num(), multipliers: choice("nonnegative", "signed"), projection: choice("halfspace", "equality") },
+  spec: { alpha: positive(), beta: positive(), lrProx: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(), projIters: unrolled(0), z0: num(), multipliers: choice("nonnegative", "signed"), projection: choice("halfspace", "equality") },
+  aliases: { eta: "lrProx" },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: true, stochastic: false },
   create(p, o) {
-    for (const key of ["alpha", "beta", "eta", "gamma1", "gamma2", "c0", "lambdaMax"] as const) {
-      if (!(o[key] > 0)) throw new BilevelInputError(`lvhba.${key}: expected a positive number, got ${o[key]}`);
-    }
-    if (!(o.p >= 0)) throw new BilevelInputError(`lvhba.p: expected a non-negative number, got ${o.p}`);
     const lo = o.multipliers === "signed" ? -o.lambdaMax : 0;
     for (const key of ["lambda0", "z0"] as const) {
-      if (!(o[key] >= lo && o[key] <= o.lambdaMax)) throw new BilevelInputError(`lvhba.${key}: expected a number in [${lo === 0 ? "0" : "-lambdaMax"}, lambdaMax], got ${o[key]}`);
+      if (!(o[key] >= lo && o[key] <= o.lambdaMax)) throw new BilevelInputError(`solver lvhba.${key}: expected a number in [${lo === 0 ? "0" : "-lambdaMax"}, lambdaMax], got ${o[key]}`);
     }
-    if (!Number.isInteger(o.projIters) || o.projIters < 0) throw new BilevelInputError(`lvhba.projIters: expected a non-negative integer, got ${o.projIters}`);
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     const g = p.constraint ? p.constraint.bind(p) : null;
-    /** L(x, theta) = f(x, theta) + <lam, g(x, theta)>; lam borrowed. */
-    const lagrangian =
-      (lam: Arr | undefined): Objective =>
-      (xx, tt) =>
-        g && lam ? fns.lower(tref(xx), tref(tt)).add(lam.ref.mul(g(xx, tt)).sum()) : fns.lower(xx, tt);
+    /** L(x, theta) = f(x, theta) + <lam, g(x, theta)>, with its borrowing oracles. */
+    const lagrangian = (lam: Arr | undefined) => bind((xx, tt) => (g && lam ? f.fn(tref(xx), tref(tt)).add(lam.ref.mul(g(xx, tt)).sum()) : f.fn(xx, tt)));
     const clip = (a: Arr) => np.clip(a, lo, o.lambdaMax);
     const equality = o.projection === "equality";
-
-    const step = compileStep<LvState>(({ x, y, theta, lam, z, invc: ic }, k) => {
-      k.dispose();
-      const invc = ic!;
+    const opt = xOptimizer(o);
+    const step = compileStep<LvState>((s) => {
+      const { x, y, theta, lam, z } = s;
+      const invc = s.invc!;
       // Proximal step on (theta, lambda) at (x_k, theta_k, lambda_k, z_k).
-      const gTheta = g && lam ? g(tref(x), tref(theta)) : null;
-      const Lt = gradY(lagrangian(lam), tref(x), tref(theta));
-      const dTheta = taxpy(1 / o.gamma1, tsub(tref(theta), tref(y)), Lt);
-      const thetaN = projY(p, taxpy(-o.eta, dTheta, theta));
-      let lamN: Arr | undefined;
-      if (gTheta && lam && z) {
-        const dLam = gTheta.sub(lam.ref.sub(z.ref).mul(1 / o.gamma2));
-        lamN = clip(lam.add(dLam.mul(o.eta)));
-      } else lam?.dispose();
+      const dTheta = tree.axpy(1 / o.gamma1, tree.sub(theta, y), lagrangian(lam).gradY(x, theta));
+      const thetaN = projectY(p, tree.axpy(-o.lrProx, dTheta, theta));
+      const lamN = g && lam && z ? clip(lam.ref.add(g(tree.ref(x), tree.ref(theta)).sub(lam.ref.sub(z.ref).mul(1 / o.gamma2)).mul(o.lrProx))) : undefined;
       // Main step on (x, y) and the z step.
-      const [Fx, Fy] = grads(fns.upper, tref(x), tref(y));
-      const [fx, fy] = grads(fns.lower, tref(x), tref(y));
-      const Lx = gradX(lagrangian(lamN), tref(x), tref(thetaN));
-      const dx = tsub(taxpy(invc.ref, Fx, fx), Lx);
-      const dy = taxpy(-1 / o.gamma1, tsub(tref(y), tref(thetaN)), taxpy(invc, Fy, fy));
-      const next = projectFeasible(p, taxpy(-o.alpha, dx, x), taxpy(-o.alpha, dy, y), o.projIters, equality);
-      const out: LvState = { x: next.x, y: next.y, theta: thetaN };
+      const [Fx, Fy] = F.grads(x, y);
+      const [fx, fy] = f.grads(x, y);
+      const dx = tree.sub(tree.axpy(invc, Fx, fx), lagrangian(lamN).gradX(x, thetaN));
+      const dy = tree.axpy(-1 / o.gamma1, tree.sub(y, thetaN), tree.axpy(invc, Fy, fy));
+      const [x1, st] = opt.update(x, dx, s, o.alpha);
+      const next = projectFeasible(p, x1, tree.axpy(-o.alpha, dy, y), o.projIters, equality);
+      const out: LvState = { x: next.x, y: next.y, theta: thetaN, ...st };
       if (lamN && z) {
-        out.z = clip(z.ref.add(lamN.ref.sub(z).mul(o.beta / o.gamma2)));
+        out.z = clip(z.ref.add(lamN.ref.sub(z.ref).mul(o.beta / o.gamma2)));
         out.lam = lamN;
-      } else z?.dispose();
+      }
       return out;
     });
     return {
       init: (x, y) => {
-        const s: LvState = { x, y: tref(y), theta: tscale(1, y) };
+        const s: LvState = { x, y: tref(y), theta: tscale(1, y), ...opt.init(x) };
         if (g) {
           const g0 = g(tref(x), tref(s.y));
           const shape = g0.shape;
@@ -159,7 +147,7 @@ export const lvhba: SolverSpec<typeof lvhbaDefaults> = {
       dispose: () => step.dispose(),
     };
   },
-};
+});
 
 /** The dtype of a tree's first leaf (for the multipliers). */
 function leafDtype(t: Tree) {

@@ -36,16 +36,11 @@
  * innerLr = 0.01, T = 1, gamma0 = 0, gammaMax = 0.2, gammaSteps = 30000; yLoop = 1, scaleX = true (the paper's
  * joint update).
  */
-import { int, num, positive, unrolled } from "../options.js";
-import { np, scalar, taxpy, tmap, tref, tstop, tsub, type Arr, type Tree } from "../engine/index.js";
-import { BilevelInputError } from "../errors.js";
-import { gradientDescent, gradX, gradY, grads } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, iterateXY, projX, projY } from "./common.js";
+import { compileStep, defineSolver, innerGD, int, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const penaltyDefaults = { T: 1, innerLr: 0.01, lrX: 0.1, lrY: 0.1, gamma0: 0, gammaMax: 0.2, gammaSteps: 30000, yLoop: 1, scaleX: true };
 
-type PenaltyState = { x: Tree; y: Tree; w: Tree };
+type PenaltyState = { x: Tree; y: Tree; w: Tree } & OptState;
 
 /** gamma_k and the step scale min(1/gamma_k, 1) as scalar arrays (k consumed). */
 export function penaltySchedule(k: Arr, gamma0: number, gammaMax: number, gammaSteps: number): { gamma: Arr; scale: Arr } {
@@ -55,7 +50,7 @@ export function penaltySchedule(k: Arr, gamma0: number, gammaMax: number, gammaS
   return { gamma, scale };
 }
 
-export const penalty: SolverSpec<typeof penaltyDefaults> = {
+export const penalty = defineSolver({
   name: "penalty",
   reference: "Shen, Chen (2023). On Penalty-based Bilevel Gradient Descent Method. ICML.",
   summary: "V-PBGD: gradient descent on F + gamma (f(x,y) - v(x)), v(x) tracked by a warm-started inner GD sequence.",
@@ -74,36 +69,32 @@ export const penalty: SolverSpec<typeof penaltyDefaults> = {
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrY: positive(), gamma0: num(0), gammaMax: num(0), gammaSteps: int(0), yLoop: unrolled() },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
   create(p, o) {
-    if (!Number.isInteger(o.yLoop) || o.yLoop < 1) throw new BilevelInputError(`penalty.yLoop: expected a positive integer, got ${o.yLoop}`);
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     const gd = innerGD(p, o.T, o.innerLr);
-    const step = compileStep<PenaltyState>(({ x, y, w }, k) => {
+    const opt = xOptimizer(o);
+    const step = compileStep<PenaltyState>((s, k) => {
+      const { x } = s;
+      let y = s.y;
       const { gamma, scale } = penaltySchedule(k, o.gamma0, o.gammaMax, o.gammaSteps);
-      const wT = gradientDescent(fns.lower, tstop(tref(x)), w, gd);
+      const wT = f.descend(tree.stop(x), s.w, gd);
       const sy = scale.ref.mul(-o.lrY);
-      const sx = o.scaleX ? scale.mul(-o.lrX) : (scale.dispose(), scalar(-o.lrX));
+      const lrX = o.scaleX ? scale.mul(o.lrX) : o.lrX;
       // the y half of the joint gradient of P at (x, y)
-      const yGrad = (yy: Tree): Tree => taxpy(gamma.ref, gradY(fns.lower, tref(x), tref(yy)), gradY(fns.upper, tref(x), yy));
+      const yGrad = (yy: Tree): Tree => tree.axpy(gamma, f.gradY(x, yy), F.gradY(x, yy));
       let dx: Tree;
       if (o.yLoop === 1) {
         // the paper's joint step: both gradients at the current (x, y)
-        const [Fx, Fy] = grads(fns.upper, tref(x), tref(y));
-        const [fx, fy] = grads(fns.lower, tref(x), tref(y));
-        dx = taxpy(gamma.ref, tsub(fx, gradX(fns.lower, tref(x), tref(wT))), Fx);
-        y = projY(p, taxpy(sy, taxpy(gamma.ref, fy, Fy), y));
+        const [Fx, Fy] = F.grads(x, y);
+        const [fx, fy] = f.grads(x, y);
+        dx = tree.axpy(gamma, tree.sub(fx, f.gradX(x, wT)), Fx);
+        y = projectY(p, tree.axpy(sy, tree.axpy(gamma, fy, Fy), y));
       } else {
-        for (let i = 0; i < o.yLoop; i++) y = projY(p, taxpy(i + 1 < o.yLoop ? sy.ref : sy, yGrad(tref(y)), y));
-        const Fx = gradX(fns.upper, tref(x), tref(y));
-        dx = taxpy(gamma.ref, tsub(gradX(fns.lower, tref(x), tref(y)), gradX(fns.lower, tref(x), tref(wT))), Fx);
+        for (let i = 0; i < o.yLoop; i++) y = projectY(p, tree.axpy(sy, yGrad(y), y));
+        dx = tree.axpy(gamma, tree.sub(f.gradX(x, y), f.gradX(x, wT)), F.gradX(x, y));
       }
-      gamma.dispose();
-      return { x: projX(p, taxpy(sx, dx, x)), y, w: wT };
+      const [x1, st] = opt.update(x, dx, s, lrX);
+      return { x: projectX(p, x1), y, w: wT, ...st };
     });
-    return {
-      init: (x, y) => ({ x, w: tmap((u) => u.ref.add(0), y), y }),
-      step: (s, k) => step(s as PenaltyState, k),
-      iterate: iterateXY,
-      dispose: () => step.dispose(),
-    };
+    return stepInstance(step, (x, y) => ({ x, w: tree.map((u) => u.add(0), y), y, ...opt.init(x) }));
   },
-};
+});

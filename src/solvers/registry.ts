@@ -18,10 +18,11 @@ import { bvfsm } from "./bvfsm.js";
 import { aparl } from "./aparl.js";
 import { pebble } from "./pebble.js";
 
-export const solvers: SolverSpec<any>[] = [
+/** The registered solvers by name. */
+const registered = {
   itd,
-  aidCg,
-  aidNeumann,
+  "aid-cg": aidCg,
+  "aid-neumann": aidNeumann,
   bome,
   penalty,
   bamm,
@@ -36,8 +37,15 @@ export const solvers: SolverSpec<any>[] = [
   bvfsm,
   aparl,
   pebble,
-  // (new solvers are appended here)
-];
+  // (new solvers are added here)
+};
+
+/** A registered solver's name. */
+export type SolverName = keyof typeof registered;
+/** The options of the solver called `N` (its own and, for kit solvers, the `optimizer` group). */
+export type SolverOptionsOf<N extends SolverName> = (typeof registered)[N]["defaults"];
+
+export const solvers: SolverSpec<any>[] = Object.values(registered) as SolverSpec<any>[];
 
 /** Look a solver up by name; a one-line error lists the known names. */
 export function getSolver(name: string): SolverSpec<Options> {

@@ -18,18 +18,14 @@
  * Assumptions: exact branch second order (memory linear in T); singleton lower level (or a fixed inner
  * procedure); minibatches used when the problem has `sample`. Without innerInit, g_exact is warm-started ITD.
  */
-import { mulberry32, scalar, tadd, taxpy, tdispose, tref, tstop, tsub, tzerosLike, type Arr, type Tree, np } from "../engine/index.js";
-import { num, positive, unrolled } from "../options.js";
-import { gradientDescent, unrolledHypergrad, type Objective } from "../oracles/index.js";
-import type { SolverSpec } from "../problem.js";
-import { compileStep, fnsOf, innerGD, innerStart, iterateXY, projX } from "./common.js";
+import { mulberry32, tadd, tref, tsub } from "../engine/index.js";
+import { bind, compileStep, defineSolver, innerGD, innerStart, iterateXY, num, objectives, optim, positive, projectX, scalar, tree, unrolled, unrolledHypergrad, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
+import type { Objective } from "../oracles/index.js";
 import { firstOrderGrad } from "./fo.js";
-import { BilevelInputError } from "../errors.js";
 
 export const ufoDefaults = { T: 10, innerLr: 0.1, lrX: 0.1, lrPower: 0, exactProb: -1, horizon: 1000 };
 
-type UState = { x: Tree; y: Tree; w: Arr; lr?: Arr };
-const neg = (a: number | Arr): number | Arr => (typeof a === "number" ? -a : a.neg());
+type UState = { x: Tree; y: Tree; w: Arr; lr?: Arr } & OptState;
 
 /** q_k of the official code (fixed, or frac_done^(-exactProb) clipped to [0, 1]). */
 export function ufoProbability(k: number, exactProb: number, horizon: number): number {
@@ -44,7 +40,7 @@ export function ufoCoin(seed: number, k: number): number {
   return r();
 }
 
-export const ufo: SolverSpec<typeof ufoDefaults> = {
+export const ufo = defineSolver({
   name: "ufo",
   reference: "Likhosherstov, Song, Choromanski, Davis, Weller (2020). UFO-BLO: Unbiased First-Order Bilevel Optimization. arXiv:2006.03631.",
   summary: "Unbiased first-order estimator g_FO + (xi/q)(g_exact - g_FO), xi ~ Bernoulli(q), with the official adaptive q.",
@@ -60,23 +56,20 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrPower: num(0), exactProb: num(-Infinity, 1), horizon: positive() },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
   create(p, o) {
-    if (!(o.exactProb <= 1)) throw new BilevelInputError(`solver ufo.exactProb: expected a probability <= 1 (or a negative power), got ${o.exactProb}`);
-    if (o.exactProb < 0 && !(o.horizon > 0)) throw new BilevelInputError(`solver ufo.horizon: expected a positive number of steps, got ${o.horizon}`);
-    const fns = fnsOf(p);
+    const { F, f } = objectives(p);
     const gd = innerGD(p, o.T, o.innerLr);
+    const opt = xOptimizer(o);
     // lr_k = lrX / (k + 1)^lrPower, computed on the host in float64 and passed in as a scalar (field `lr`).
-    const stepSize = (k: Arr, lr: Arr | undefined): number | Arr => {
-      k.dispose();
-      return lr ?? o.lrX;
+    const sched = optim.polynomial(o.lrX, o.lrPower);
+    const withLr = (st: UState, k: number): UState => (sched.constant ? st : { ...st, lr: scalar(sched.at(k)) });
+    const next = (s: UState, g: Tree, yT: Tree): UState => {
+      const [x, st] = opt.update(s.x, g, s, s.lr ?? o.lrX);
+      return { x: projectX(p, x), y: yT, w: s.w, ...st };
     };
-    const withLr = (st: UState, k: number): UState => (o.lrPower === 0 ? st : { ...st, lr: scalar(o.lrX / Math.pow(k + 1, o.lrPower)) });
     // Cheap branch: first-order estimate only.
-    const foStep = compileStep<UState>(({ x, y, w, lr: lrk }, k, batch) => {
-      const lr = stepSize(k, lrk);
-      const y0 = innerStart(p, tref(x), y);
-      const yT = gradientDescent(fns.lower, tref(x), y0, gd, batch === undefined ? undefined : tref(batch));
-      const g = firstOrderGrad(p, fns.upper, tref(x), tref(yT), batch);
-      return { x: projX(p, taxpy(neg(lr), g, x)), y: yT, w };
+    const foStep = compileStep<UState>((s, _k, batch) => {
+      const yT = f.descend(s.x, innerStart(p, s.x, s.y), gd, batch);
+      return next(s, firstOrderGrad(p, F, s.x, yT, batch), yT);
     });
     // Exact branch: g_FO + w (g_exact - g_FO) with w = 1/q_k, both at the same y_T.
     // With innerInit, y_0 = innerInit(x) depends on x, and unrolledHypergrad holds its start constant;
@@ -85,43 +78,37 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
     // the differentiated function. (A projectY is applied with innerInit at the current x held
     // constant, so its Jacobian is not propagated through innerInit.)
     const init = p.innerInit ? (x: Tree) => p.innerInit!(x) : null;
-    const shifted = (f: Objective): Objective => (x, d, b) => f(tref(x), tadd(d, init!(x)), b);
-    const exactStep = compileStep<UState>(({ x, y, w, lr: lrk }, k, batch) => {
-      const lr = stepSize(k, lrk);
-      const b = batch === undefined ? undefined : { upper: tref(batch), lower: tref(batch) };
+    const shifted = (fn: Objective): Objective => (x, d, b) => fn(tref(x), tadd(d, init!(x)), b);
+    const exactStep = compileStep<UState>((s, _k, batch) => {
+      const b = { upper: batch, lower: batch };
       let h: Tree;
       let yT: Tree;
       if (init) {
-        tdispose(y);
-        const c0 = tstop(init(tref(x)));
+        const c0 = tree.stop(init(tree.ref(s.x)));
         const project = gd.project ? (d: Tree) => tsub(gd.project!(tadd(d, tref(c0))), tref(c0)) : undefined;
-        const sfns = { upper: shifted(fns.upper), lower: shifted(fns.lower) };
-        const r = unrolledHypergrad(sfns, tref(x), tzerosLike(tref(c0)), { ...gd, project }, b);
-        r.value.dispose();
+        const r = unrolledHypergrad(bind(shifted(F.fn)), bind(shifted(f.fn)), s.x, tree.zerosLike(c0), { ...gd, project }, b);
         h = r.h;
-        yT = tadd(r.yT, c0);
+        yT = tree.add(r.yT, c0);
       } else {
-        const r = unrolledHypergrad(fns, tref(x), y, gd, b);
-        r.value.dispose();
+        const r = unrolledHypergrad(F, f, s.x, s.y, gd, b);
         h = r.h;
         yT = r.yT;
       }
-      const g = firstOrderGrad(p, fns.upper, tref(x), tref(yT), batch);
-      const mixed = taxpy(w.ref, tsub(h, tref(g)), g);
-      return { x: projX(p, taxpy(neg(lr), mixed, x)), y: yT, w };
+      const g = firstOrderGrad(p, F, s.x, yT, batch);
+      return next(s, tree.axpy(s.w, tree.sub(h, g), g), yT);
     });
     let seed = 0;
     return {
-      init: (x, y, s) => {
-        seed = s;
-        return { x, y, w: scalar(0) };
+      init: (x, y, sd) => {
+        seed = sd;
+        return { x, y, w: scalar(0), ...opt.init(x) };
       },
       step: (s, k, b) => {
         const st = s as UState;
         const q = ufoProbability(k, o.exactProb, o.horizon);
         if (q > 0 && ufoCoin(seed, k) < q) {
           st.w.dispose();
-          return exactStep(withLr({ x: st.x, y: st.y, w: scalar(1 / q) }, k), k, b);
+          return exactStep(withLr({ ...st, w: scalar(1 / q) }, k), k, b);
         }
         return foStep(withLr(st, k), k, b);
       },
@@ -132,4 +119,4 @@ export const ufo: SolverSpec<typeof ufoDefaults> = {
       },
     };
   },
-};
+});
