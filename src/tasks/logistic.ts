@@ -1,5 +1,6 @@
 /** Host logistic regression in float64 (sparse rows): loss, accuracy and a Newton-CG fit, for baselines and reference solutions. */
 import { csrMatvec, csrTMatvec, type Csr } from "../data/bow.js";
+import { solveCG } from "../linalg.js";
 
 const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
 const sigm = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
@@ -55,7 +56,6 @@ export function fitLogistic(
   const D = new Float64Array(n);
   const gw = new Float64Array(d);
   const tmpN = new Float64Array(n);
-  const tmpD = new Float64Array(d);
   let iters = 0;
   let gradNorm = Infinity;
   let f = obj(w, b);
@@ -76,45 +76,25 @@ export function fitLogistic(
     }
     gradNorm = Math.sqrt(gg);
     if (gradNorm < tol) break;
-    // CG on H s = -g, H = [X' D X + 2 diag(L), X' D 1; 1' D X, 1' D 1].
-    const hv = (vw: Float64Array, vb: number, outW: Float64Array<ArrayBufferLike>): number => {
-      csrMatvec(X, vw, vb, tmpN);
+    // CG on H s = -g in the order (b, w): H = [1' D 1, 1' D X; X' D 1, X' D X + 2 diag(L)].
+    const hv = (v: Float64Array, out: Float64Array): void => {
+      csrMatvec(X, v.subarray(1), v[0], tmpN);
       let ob = 0;
       for (let i = 0; i < n; i++) {
         tmpN[i] *= D[i];
         ob += tmpN[i];
       }
+      const outW = out.subarray(1);
       csrTMatvec(X, tmpN, outW);
-      for (let j = 0; j < d; j++) outW[j] += 2 * L[j] * vw[j];
-      return ob;
+      for (let j = 0; j < d; j++) outW[j] += 2 * L[j] * v[1 + j];
+      out[0] = ob;
     };
-    const sw = new Float64Array(d);
-    let sb = 0;
-    const rw = Float64Array.from(gw, (v) => -v);
-    let rb = -gb;
-    const pw = Float64Array.from(rw);
-    let pb = rb;
-    let rr = gg;
-    const cgTol = Math.min(0.5, Math.sqrt(gradNorm)) * gradNorm;
-    for (let k = 0; k < maxCg && Math.sqrt(rr) > cgTol; k++) {
-      const hb = hv(pw, pb, tmpD);
-      let pHp = pb * hb;
-      for (let j = 0; j < d; j++) pHp += pw[j] * tmpD[j];
-      if (!(pHp > 0)) break;
-      const a = rr / pHp;
-      for (let j = 0; j < d; j++) {
-        sw[j] += a * pw[j];
-        rw[j] -= a * tmpD[j];
-      }
-      sb += a * pb;
-      rb -= a * hb;
-      let rr2 = rb * rb;
-      for (let j = 0; j < d; j++) rr2 += rw[j] * rw[j];
-      const beta = rr2 / rr;
-      rr = rr2;
-      for (let j = 0; j < d; j++) pw[j] = rw[j] + beta * pw[j];
-      pb = rb + beta * pb;
-    }
+    const negG = new Float64Array(d + 1);
+    negG[0] = -gb;
+    for (let j = 0; j < d; j++) negG[1 + j] = -gw[j];
+    const s = solveCG(hv, negG, maxCg, Math.min(0.5, Math.sqrt(gradNorm)) * gradNorm);
+    const sw = s.subarray(1);
+    let sb = s[0];
     let slope = gb * sb;
     for (let j = 0; j < d; j++) slope += gw[j] * sw[j];
     if (!(slope < 0)) {
