@@ -15,8 +15,10 @@ export interface ClassPool {
   rows: Int32Array;
 }
 
+/** Pixels per image (28 x 28). */
 export const D = 784;
 
+/** One pool per class of `classes`: the rows of `images` with that label. */
 export function classPools(images: Uint8Array, labels: Uint8Array, classes: number[], prefix: string): ClassPool[] {
   return classes.map((c) => {
     const rows: number[] = [];
@@ -63,6 +65,7 @@ export function digitEpisodes(rand: () => number, pools: ClassPool[], n: number,
   return { n, nS, nQ, d: D, c: N, xs, ys, xq, yq };
 }
 
+/** The episode options fewshot-digits and hyperrep-digits share. */
 export type DigitsOpts = { ways: number; shots: number; queries: number; metaBatch: number; evalEpisodes: number; dataDir: string; fashionDir: string };
 
 /** Meta-training pools (Fashion-MNIST 0-9 and MNIST 0-4, train split) and meta-test pools (MNIST 5-9, test split). */
@@ -88,6 +91,7 @@ export function digitPools(o: DigitsOpts): { train: ClassPool[]; test: ClassPool
   };
 }
 
+/** Check the shared episode options (one-line BilevelInputError naming the field). */
 export function checkDigits(o: DigitsOpts): void {
   checkInt("ways", o.ways, 2);
   if (o.ways > 5) throw new BilevelInputError(`ways: expected at most 5 (the meta-test classes are MNIST digits 5-9), got ${o.ways}`);
@@ -97,6 +101,7 @@ export function checkDigits(o: DigitsOpts): void {
   checkInt("evalEpisodes", o.evalEpisodes, 2);
 }
 
+/** Help texts of the shared episode options. */
 export const digitsHelp = {
   ways: "classes per episode (N-way; at most 5)",
   shots: "support images per class (K-shot: 1 or 5)",

@@ -20,12 +20,14 @@ export interface HostEpisodes {
   yq: Float32Array;
 }
 
+/** Device copies of host episodes. */
 export const toDevice = (h: HostEpisodes): Episodes => ({
   xs: array(h.xs, [h.n, h.nS, h.d]),
   ys: array(h.ys, [h.n, h.nS, h.c]),
   xq: array(h.xq, [h.n, h.nQ, h.d]),
   yq: array(h.yq, [h.n, h.nQ, h.c]),
 });
+/** A new reference to every array of `e` (the episodes stay usable). */
 export const refEp = (e: Episodes): Episodes => ({ xs: e.xs.ref, ys: e.ys.ref, xq: e.xq.ref, yq: e.yq.ref });
 
 /** A seed for an independent host stream: (seed, stream, index) hashed. */
@@ -36,6 +38,7 @@ export function streamSeed(seed: number, stream: number, index: number): number 
   h ^= h >>> 15;
   return h >>> 0;
 }
+/** The host streams: training episodes, the fixed meta-batch, held-out episodes, initializations. */
 export const TRAIN_STREAM = 1;
 export const FIXED_STREAM = 2;
 export const TEST_STREAM = 3;

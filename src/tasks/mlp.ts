@@ -1,6 +1,7 @@
 /** The MLPs of the meta-learning tasks: nn.Linear layout (W [out, in], b [out]), PyTorch's initialization, batched over episodes or shared. */
 import { array, jax, np, tmap, type Arr } from "../engine/index.js";
 
+/** MLP parameters by name: W0, b0, W1, b1, ... */
 export type Params = Record<string, Arr>;
 
 /** MLP parameters in nn.Linear layout with PyTorch's default initialization U(-1/sqrt(in), 1/sqrt(in)). */

@@ -23,7 +23,9 @@ export function checkMemory(task: string, size: string, bytes: number, what: str
   }
 }
 
+/** The lower variable of toy-lls and toy-constrained. */
 export type Pair = { y1: Arr; y2: Arr };
+/** 1/2 ||a||^2 and ||a||^2 (consume a). */
 export const half = (a: Arr) => a.ref.mul(a).sum().mul(0.5);
 export const sq = (a: Arr) => a.ref.mul(a).sum();
 
@@ -43,5 +45,6 @@ export async function distanceMetrics(x: Tree, y: Tree, xs: Float64Array, ys: Fl
   return { distanceToOptimum: relativeDistance(z, zs), distanceX: relativeDistance(zx, xs) };
 }
 
+/** Device copies of a host matrix and a host vector. */
 export const toArr = (m: Mat): Arr => array(m.data, [m.rows, m.cols]);
 export const vec = (v: ArrayLike<number>): Arr => array(Float64Array.from(v));
