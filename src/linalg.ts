@@ -62,6 +62,38 @@ export function solve(a: Mat, b: Mat): Mat {
   return X;
 }
 
+/**
+ * Conjugate gradient for A s = rhs, A symmetric positive definite given by its product `apply(v, out)`
+ * (out = A v): from s = 0, at most `maxIter` iterations while ||r|| > tol; stops early when p'Ap <= 0
+ * (A not positive definite along p). Returns s.
+ */
+export function solveCG(apply: (v: Float64Array, out: Float64Array) => void, rhs: ArrayLike<number>, maxIter: number, tol: number): Float64Array {
+  const n = rhs.length;
+  const s = new Float64Array(n);
+  const r = Float64Array.from(rhs);
+  const p = Float64Array.from(r);
+  const Ap = new Float64Array(n);
+  let rr = 0;
+  for (let i = 0; i < n; i++) rr += r[i] * r[i];
+  for (let k = 0; k < maxIter && Math.sqrt(rr) > tol; k++) {
+    apply(p, Ap);
+    let pAp = 0;
+    for (let i = 0; i < n; i++) pAp += p[i] * Ap[i];
+    if (!(pAp > 0)) break;
+    const a = rr / pAp;
+    for (let i = 0; i < n; i++) {
+      s[i] += a * p[i];
+      r[i] -= a * Ap[i];
+    }
+    let rr2 = 0;
+    for (let i = 0; i < n; i++) rr2 += r[i] * r[i];
+    const beta = rr2 / rr;
+    rr = rr2;
+    for (let i = 0; i < n; i++) p[i] = r[i] + beta * p[i];
+  }
+  return s;
+}
+
 /** A random orthogonal matrix (Gram-Schmidt on Gaussian columns). */
 export function randomOrthogonal(n: number, normal: (k: number) => Float64Array): Mat {
   const q = mat(n, n, normal(n * n));

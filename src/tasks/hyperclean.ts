@@ -1,6 +1,6 @@
 /**
  * Data hyper-cleaning (Franceschi et al. 2017; BDA, BOME, BOAT, benchmark_bilevel), exactly as in
- * shared/TASKS.md so results compare one-to-one with other implementations:
+ * shared/TASKS.md so results compare one-to-one with other implementations (notes: docs/tasks/hyperclean.md):
  *
  * - Data: train images 0..4999 = training set, 5000..9999 = validation set, the 10,000 test images =
  *   test set; pixels / 255, flattened to 784.
@@ -10,8 +10,7 @@
  *     f(x, y) = mean_i sigmoid(x_i) CE(W a_i + b, noisy_i) + 0.001 ||W||_F^2
  *     F(x, y) = mean over the validation set of CE(W a + b, label)
  *   W is stored as [10, 784] (nn.Linear's [out, in]; logits = X W^T): the spec's W^T a + b with its
- *   784 x 10 W is the same model, and this layout keeps every hot matmul on the engine's fast SIMD path
- *   (shared/ENGINE-NOTES.md: ~10x).
+ *   784 x 10 W is the same model, in the layout of the engine's fast matmul path (docs/tasks/hyperclean.md).
  * - Metrics: testAccuracy; f1 of cleaning (sample i flagged corrupted when sigmoid(x_i) < 0.5); valLoss.
  */
 import { num } from "../options.js";
