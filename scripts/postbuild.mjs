@@ -32,6 +32,7 @@ fs.writeFileSync(
     `import "../src/node/host.js";`,
     `export * as root from "../src/index.js";`,
     `export * as jax from "../src/jax.js";`,
+    `export * as kit from "../src/kit/index.js";`,
     `export * as quant from "../src/quant/index.js";`,
     `export * as node from "../src/node/index.js";`,
   ].join("\n") + "\n",
@@ -51,7 +52,7 @@ await build({
   legalComments: "inline",
 });
 fs.rmSync(entry);
-for (const [name, key] of [["index", "root"], ["jax", "jax"], ["quant", "quant"], ["node", "node"]]) {
+for (const [name, key] of [["index", "root"], ["jax", "jax"], ["kit", "kit"], ["quant", "quant"], ["node", "node"]]) {
   fs.writeFileSync(path.join(cjs, `${name}.cjs`), `"use strict";\nmodule.exports = require("./bundle.cjs").${key};\n`);
 }
 

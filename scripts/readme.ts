@@ -3,6 +3,7 @@
  * between `<!-- solvers:start -->` / `<!-- solvers:end -->` and `<!-- tasks:start -->` / `<!-- tasks:end -->`).
  * test/readme.test.ts checks that the README matches what this would write.
  */
+import { optimizerOptions } from "../src/optim/index.js";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -26,10 +27,17 @@ export function solverTable(): string {
   for (const s of solvers) {
     const c = s.capabilities;
     rows.push(
-      `| \`${s.name}\` | ${cell(s.reference)} | ${cell(s.summary)} | ${yes(c.secondOrder)} | ${yes(c.nonSingleton)} | ${yes(c.constraints)} | ${yes(c.stochastic)} | ${yes(c.preference === true)} | ${opts(s.defaults)} |`,
+      `| \`${s.name}\` | ${cell(s.reference)} | ${cell(s.summary)} | ${yes(c.secondOrder)} | ${yes(c.nonSingleton)} | ${yes(c.constraints)} | ${yes(c.stochastic)} | ${yes(c.preference === true)} | ${opts(ownOptions(s.defaults))} |`,
     );
   }
   return rows.join("\n");
+}
+
+/** A solver's own defaults, without the optimizer group every kit solver shares (described under the table). */
+function ownOptions(d: Options): Options {
+  const shared = optimizerOptions.defaults as Options;
+  const own = Object.fromEntries(Object.entries(d).filter(([k, v]) => !(k in shared && shared[k] === v)));
+  return own;
 }
 
 /** The markdown table of every registered task. */

@@ -1,6 +1,6 @@
 /**
  * Conformance over the solver registry: every solver (and the template solver of docs/writing-a-solver.md)
- * on every toy its capabilities allow, 20 steps, float64: the same seed gives identical iterates, eager
+ * on the toys its capabilities allow (toy-sc; toy-quadratic with minibatch noise when stochastic, toy-lls when non-singleton, toy-constrained with constraints), 20 steps, float64: the same seed gives identical iterates, eager
  * (BILEVEL_JIT=0 semantics) equals jit, live buffers do not grow with the number of steps in either mode,
  * an unknown option and an out-of-range value are one-line input errors, and `optimizer=adam` is accepted
  * and changes the iterates. Preference (PARL) solvers run only on PARL tasks and have their own tests.
@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import { initEngine, solve, solvers, tree, treeToFloat64, type BilevelProblem, type SolverSpec } from "../src/index.js";
-import { liveBuffers, trackBuffers } from "../src/engine/index.js";
+import { jax, liveBuffers, trackBuffers } from "../src/engine/index.js";
+import { resolveOptions } from "../src/options.js";
 import { BilevelInputError } from "../src/errors.js";
 import { getTask } from "../src/tasks/index.js";
 import { template } from "../src/solvers/template.js";
@@ -17,19 +18,36 @@ const STEPS = 20;
 
 async function toysFor(s: SolverSpec): Promise<[string, BilevelProblem][]> {
   const c = s.capabilities;
-  const out: [string, BilevelProblem][] = [
-    ["toy-sc", await getTask("toy-sc").create({ n: 3, random: true }, 0)],
-    ["toy-quadratic", await getTask("toy-quadratic").create({ nx: 2, ny: 3, noise: c.stochastic ? 0.05 : 0 }, 0)],
-  ];
+  const out: [string, BilevelProblem][] = [["toy-sc", await getTask("toy-sc").create({ n: 3, random: true }, 0)]];
+  if (c.stochastic) out.push(["toy-quadratic", await getTask("toy-quadratic").create({ nx: 2, ny: 3, noise: 0.05 }, 0)]);
   if (c.nonSingleton) out.push(["toy-lls", await getTask("toy-lls").create({ n: 2, start: 0 }, 0)]);
   if (c.constraints) out.push(["toy-constrained", await getTask("toy-constrained").create({ n: 3, officialStart: false }, 0)]);
   return out;
 }
 
-async function run(p: BilevelProblem, s: SolverSpec, steps: number, options: Record<string, string | number | boolean> = {}): Promise<Float64Array> {
-  const r = await solve(p, s, { steps, seed: 3, evalEvery: Math.max(1, steps), options });
-  tree.dispose(r.y);
-  return treeToFloat64(r.x);
+/** Run a solver instance directly: `steps` outer steps from the seed's start; returns x after `marks` steps and live buffers there. */
+async function run(p: BilevelProblem, s: SolverSpec, steps: number, options: Record<string, string | number | boolean> = {}, marks: number[] = []) {
+  const inst = s.create(p, resolveOptions(`solver ${s.name}`, s.defaults, options, s.spec, s.aliases));
+  const seed = 3;
+  const counts: number[] = [];
+  try {
+    const start = p.init(seed);
+    let state = inst.init(start.x, start.y, seed);
+    for (let k = 0; k < steps; k++) {
+      const batch = p.sample && s.capabilities.stochastic ? p.sample(seed, k) : undefined;
+      state = inst.stepAsync ? await inst.stepAsync(state, k, batch) : inst.step(state, k, batch);
+      if (marks.includes(k + 1)) {
+        await jax.blockUntilReady(state as never);
+        counts.push(liveBuffers().count);
+      }
+    }
+    const { x, y } = inst.iterate(state);
+    tree.dispose(state);
+    tree.dispose(y);
+    return { x: await treeToFloat64(x), counts, inst };
+  } finally {
+    inst.dispose();
+  }
 }
 
 const close = (a: Float64Array, b: Float64Array, tol: number) =>
@@ -51,27 +69,23 @@ for (const s of registry) {
     await trackBuffers();
     for (const [toy, p] of await toysFor(s)) {
       const where = `${s.name} on ${toy}`;
-      // live buffers: a run of STEPS leaves as many as a run of STEPS / 2 (nothing accumulates per step)
-      const h = await run(p, s, STEPS / 2);
-      const half = liveBuffers().count;
-      const a = await run(p, s, STEPS);
-      assert.equal(liveBuffers().count, half, `${where}: jit live buffers grow with steps`);
+      // live buffers after STEPS / 2 and after STEPS steps are the same (nothing accumulates per step)
+      const a = await run(p, s, STEPS, {}, [STEPS / 2, STEPS]);
+      assert.equal(a.counts[1], a.counts[0], `${where}: jit live buffers grow with steps`);
       const b = await run(p, s, STEPS);
-      assert.deepEqual(Array.from(b), Array.from(a), `${where}: same seed, same iterate`);
+      assert.deepEqual(Array.from(b.x), Array.from(a.x), `${where}: same seed, same iterate`);
       await initEngine({ jit: false });
       try {
-        await run(p, s, STEPS / 2);
-        const eHalf = liveBuffers().count;
-        const e = await run(p, s, STEPS);
-        assert.equal(liveBuffers().count, eHalf, `${where}: eager live buffers grow with steps`);
-        assert.ok(close(e, a, 1e-8), `${where}: eager ${Array.from(e.slice(0, 3))} != jit ${Array.from(a.slice(0, 3))}`);
+        const e = await run(p, s, STEPS, {}, [STEPS / 2, STEPS]);
+        assert.equal(e.counts[1], e.counts[0], `${where}: eager live buffers grow with steps`);
+        assert.ok(close(e.x, a.x, 1e-8), `${where}: eager ${Array.from(e.x.slice(0, 3))} != jit ${Array.from(a.x.slice(0, 3))}`);
       } finally {
         await initEngine({ jit: true });
       }
-      const ad = await run(p, s, STEPS / 2, { optimizer: "adam" });
-      assert.ok(ad.some((v, i) => v !== h[i]), `${where}: optimizer=adam left the iterate unchanged`);
+      const ad = await run(p, s, STEPS, { optimizer: "adam" });
+      assert.ok(ad.x.some((v, i) => v !== a.x[i]), `${where}: optimizer=adam left the iterate unchanged`);
     }
-    const [p] = (await toysFor(s))[0].slice(1) as [BilevelProblem];
+    const p = (await toysFor(s))[0][1];
     const oneLine = (re: RegExp) => (e: unknown) => e instanceof BilevelInputError && re.test(e.message) && !e.message.includes("\n");
     await assert.rejects(solve(p, s, { steps: 1, options: { noSuchOption: 1 } }), oneLine(/unknown option 'noSuchOption'/));
     const bad = outOfRange(s);
@@ -80,3 +94,12 @@ for (const s of registry) {
     await assert.rejects(solve(p, s, { steps: 1, options: { optimizer: "rmsprop" } }), oneLine(/optimizer: expected one of 'sgd', 'momentum', 'nesterov', 'adam'/));
   });
 }
+
+test("template solver (docs/writing-a-solver.md) reaches the toy-sc optimum (distance < 1e-3)", async () => {
+  await initEngine({ dtype: "float32", jit: true });
+  const p = await getTask("toy-sc").create({ n: 10, random: false }, 0);
+  const r = await solve(p, template as unknown as SolverSpec, { steps: 400, options: { lrX: 0.5, alpha: 0.5 } });
+  tree.dispose(r.x);
+  tree.dispose(r.y);
+  assert.ok(r.final.distanceToOptimum! < 1e-3, `distance ${r.final.distanceToOptimum}`);
+});

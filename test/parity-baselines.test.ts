@@ -14,7 +14,7 @@ await setup("float64");
 test("parity soba: step size 0.1 / (k+1)^0.5 on y, v and x (benchmark_bilevel's soba.py) follows its loop to 1e-10 over 50 steps", async () => {
   const p = toyQuadratic(3, 5, 1, 0);
   const want = benchoptSoba(p.data, 50);
-  const got = await trajectory(p, "soba", { lrInner: 0.1, lrX: 0.1, innerDecay: 0.5, outerDecay: 0.5 }, 50);
+  const got = await trajectory(p, "soba", { innerLr: 0.1, lrX: 0.1, innerPower: 0.5, lrPower: 0.5 }, 50);
   assertSameTrajectory(got, want, 1e-10, "soba vs benchmark_bilevel");
   assert.ok(Math.hypot(...want[50].x) > 1e-2, "x moves");
 });

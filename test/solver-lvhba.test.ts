@@ -14,7 +14,7 @@ test("lvhba: each step follows the LV-HBA equations with the coupled constraint 
   // multiplier clipping and the projection onto g <= 0 both act.
   const n = 3;
   const problem = { ...toyConstrained(n), init: () => ({ x: full([n], -1), y: { y1: full([n], -1), y2: full([n], -1) } }) };
-  const o = { ...lvhbaDefaults, alpha: 0.05, beta: 0.3, eta: 0.2, gamma1: 2, gamma2: 0.5, c0: 0.5, p: 0.3, lambda0: 0.5, z0: 0.5 };
+  const o = { ...lvhbaDefaults, alpha: 0.05, beta: 0.3, lrProx: 0.2, gamma1: 2, gamma2: 0.5, c0: 0.5, p: 0.3, lambda0: 0.5, z0: 0.5 };
   const steps = 5;
   const r = await solve(problem, "lvhba", { steps, options: o });
   const got = [...(await treeToFloat64(r.x)), ...(await treeToFloat64(r.y))];
@@ -29,9 +29,9 @@ test("lvhba: each step follows the LV-HBA equations with the coupled constraint 
     const ic = 1 / (o.c0 * Math.pow(k + 1, o.p));
     const gTheta = -(sum(x) + sum(t1) + sum(t2));
     // grad_theta of L = f + lam g: f = 1/2|t1|^2 - x't1 + 1't2, g = -(1'x + 1't1 + 1't2)
-    const nt1 = t1.map((t, i) => t - o.eta * (t - x[i] - lam + (t - y1[i]) / o.gamma1));
-    const nt2 = t2.map((t, i) => t - o.eta * (1 - lam + (t - y2[i]) / o.gamma1));
-    const nlam = clip(lam + o.eta * (gTheta - (lam - z) / o.gamma2));
+    const nt1 = t1.map((t, i) => t - o.lrProx * (t - x[i] - lam + (t - y1[i]) / o.gamma1));
+    const nt2 = t2.map((t, i) => t - o.lrProx * (1 - lam + (t - y2[i]) / o.gamma1));
+    const nlam = clip(lam + o.lrProx * (gTheta - (lam - z) / o.gamma2));
     [t1, t2] = [nt1, nt2];
     // F = 1/2|x - y2|^2 + 1/2|y1 - 1|^2; grad_x L(x, theta, lam) = -theta1 - lam
     const dx = x.map((xi, i) => ic * (xi - y2[i]) - y1[i] - (-t1[i] - nlam));

@@ -94,12 +94,17 @@ export function countsOf(inputs: Tree[]): Map<Arr, number> {
   return m;
 }
 
-/** Dispose the inputs recorded by `countsOf` that the body left untouched and did not return. */
+/**
+ * Release the inputs recorded by `countsOf` as a consuming function would: each input leaf not in
+ * `result` ends one reference below its count at entry (untouched: disposed once; consumed by the
+ * body: left alone), and every leaf keeps no more than its entry count, so references left over by
+ * operations that return their argument itself (e.g. `stopGradient` of a concrete array) are released.
+ */
 export function consumeInputs(counts: Map<Arr, number>, result: unknown): void {
   const keep = new Set<Arr>();
   resultLeaves(result, keep);
   for (const [a, c] of counts) {
-    if (keep.has(a)) continue;
-    if (alive(a) && (a as { refCount: number }).refCount === c) a.dispose();
+    const target = keep.has(a) ? c : c - 1;
+    while (alive(a) && (a as { refCount: number }).refCount > target) a.dispose();
   }
 }

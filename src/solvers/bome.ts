@@ -8,8 +8,7 @@
  *   q(x,y) = f(x, y) - f(x, y_T),  grad q = (grad_x f(x,y) - grad_x f(x,y_T),  grad_y f(x,y))
  *   lambda = relu(eta - <grad F, grad q> / (||grad q||^2 + eps))   (the paper's phi = eta ||grad q||^2,
  *            written as the official code writes it; eps = 1e-8 there)
- *   x <- x - s_k lrX (grad_x F + lambda grad_x q),   y <- y - s_k lrY (grad_y F + lambda grad_y q)
- *   (the x step through the `optimizer` option: sgd by default, as above)
+ *   x <- x - s_k lrX (grad_x F + lambda grad_x q) (`optimizer`),  y <- y - s_k lrY (grad_y F + lambda grad_y q)
  *   s_k = max(lrDecay^floor(k / lrDecayEvery), lrMinFactor)   (ours; lrDecay = 1: the official constant steps)
  *
  * Defaults (official toy_lls.py): T = 10, eta = 0.5, step sizes 0.5 for x, y and the inner loop,

@@ -3,45 +3,17 @@
  * Liu, Liu, Zeng, Zhang, Zhang (2021), "Value-Function-based Sequential Minimization for Bi-level
  * Optimization", arXiv:2110.04974 (IEEE TPAMI 2023). Official code: lx38324/BVFSM (optimistic.py).
  *
- * Reformulates y in argmin f(x, .) as the value-function constraint f(x, y) <= f*_mu(x), where
- * f*_mu(x) = min_z f(x, z) + mu ||z||^2 is a regularized value function (mu > 0 gives the constraint an
- * interior), and solves a sequence of barrier problems
- *   min_x phi(x),  phi(x) = min_y  F(x, y) + theta ||y||^2 + sigma psi(f*_mu(x) - f(x, y)),
- * with mu, theta, sigma -> 0 together. Per outer step k (r_k the decay factor, option `schedule`):
- *   mu = zReg r_k,  theta = yReg r_k,  sigma = lnReg r_k
+ * Barrier problems on the value-function constraint f(x, y) <= f*_mu(x) = min_z f(x, z) + mu ||z||^2,
+ * with mu, theta, sigma = (zReg, yReg, lnReg) r_k -> 0 (r_k: option `schedule`). Per outer step k:
  *   z <- zLoop steps of  z - lrZ grad_z [f(x, z) + mu ||z||^2]                    (warm-started)
  *   s(y) = f(x, z) + mu ||z||^2 - f(x, y),   w(y) = -sigma psi'(s(y))              (the barrier's multiplier)
  *   y <- yLoop steps of  y - lrY / (1 + w) (grad_y F + w grad_y f + 2 theta y)     (warm-started)
- *   x <- x - lrX (grad_x F(x, y) + w (grad_x f(x, y) - grad_x f(x, z)))
- * The x direction is grad phi by the envelope theorem (y, z optimal for their problems). r_k:
- *   "power2" (k+1)^-1.1 (official default, decay index 2), "log" 1/log(1.1 (k+1)), "power1" 1.1^-(k+1),
- *   "linear" 1/(1.1 (k+1)), "none" 1.
- * psi(s) = -log(s) for s >= barrierEps, continued linearly below (psi' = -1/barrierEps), so an iterate
- * outside the barrier's domain is pushed back with weight w = sigma / barrierEps instead of giving NaN.
- *
- * Differences from the official code, all ours: (1) the official barrier evaluates the log at
- * f(x, y).detach() + n + f*_mu(x) - f(x, y) (n = the shift that makes its sine lower level positive), so
- * its weight is sigma / (n + f*_mu(x)): a value-function penalty whose weight decays with r_k. Here the
- * barrier is on the gap s itself. (2) The y step is divided by 1 + w, which keeps it stable as the
- * barrier stiffens (the curvature of the y problem grows like 1 + w). (3) The official x step is Adam;
- * plain gradient descent here.
- *
- * Regime on the strongly convex toys. With zReg = 0 the constraint f(x, y) <= min f(x, .) has no
- * interior: s <= 0 up to the z error, the barrier runs on its linear part, and BVFSM is a value-function
- * penalty with weight w = lnReg / barrierEps. Its fixed point on toy-sc is x_w = (D + w/(1+w) B A^-1 B')^-1
- * D xh, y_w = w/(1+w) A^-1 B' x_w (bias O(1/w); 5.0e-4 relative on the default toy at w = 1000), and on
- * toy-lls the optimistic optimum itself (y2 is free in f, so the penalty leaves it to F). A small mu > 0
- * instead gives a feasible region of width O(sqrt(mu)) and a bias of that order (and a gap of order mu,
- * below float32 resolution for the accuracies the toys ask for), so the toys use zReg = 0. The barrier
- * regime itself (s > barrierEps at the limit) is not validated here: on toy-sc with zReg = 0.01,
- * lnReg = 1e-4 (derived barrier point: w = 6.1, s = 1.6e-5, distance 0.106) the iteration did not settle
- * there (float64: distance 0.87 after 300 steps with barrierEps = 1e-6; divergence with 1e-8, where the
- * start's weight lnReg / barrierEps = 1e4 makes the x step unstable before y is feasible).
- *
- * Assumes: a lower level whose (regularized) value function gradient descent on z approximates; not
- * necessarily a singleton; first order; deterministic. Memory constant in the loops. Stability of the
- * x step needs the y loop to track: the x direction carries w times the y error.
- *
+ *   x <- x - lrX (grad_x F(x, y) + w (grad_x f(x, y) - grad_x f(x, z)))            (through `optimizer`)
+ * r_k: "power2" (k+1)^-1.1 (official), "log" 1/log(1.1 (k+1)), "power1" 1.1^-(k+1), "linear" 1/(1.1 (k+1)),
+ * "none" 1. psi = -log, continued linearly below barrierEps. Differences from the official code (barrier
+ * on the gap itself, y step divided by 1 + w, plain x step instead of Adam) and the regime on the toys:
+ * docs/solvers/bvfsm.md. Assumes a lower level whose regularized value function GD on z approximates (not
+ * necessarily a singleton); first order; deterministic.
  * Defaults (official optimistic.py): zLoop = 50, yLoop = 25, lrZ = lrY = lrX = 0.01, zReg = yReg = 0.01,
  * lnReg = 0.001, schedule = "power2"; barrierEps = 1e-6 is ours.
  */

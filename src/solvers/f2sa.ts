@@ -3,24 +3,17 @@
  * Kwon, Kwon, Wright, Nowak (2023), "A Fully First-Order Method for Stochastic Bilevel Optimization",
  * ICML 2023. Reference implementation: benchopt's benchmark_bilevel F2SA solver.
  *
- * Penalty (Lagrangian) reformulation min_x max-style: with multiplier lambda, y tracks
- * argmin_y F(x, y) + lambda f(x, y) and z tracks argmin_y f(x, y); then
- *   grad_x F(x, y) + lambda (grad_x f(x, y) - grad_x f(x, z))  ->  dF(x, y*(x))/dx  as lambda -> inf
- * (bias O(1/lambda)), using gradients only — no Hessian- or Jacobian-vector products. Per outer step k,
- * all oracles on the step's minibatch B (from `problem.sample`; absent for deterministic problems):
+ * y tracks argmin F + lambda f, z tracks argmin f; grad_x F(x, y) + lambda (grad_x f(x, y) - grad_x f(x, z))
+ * -> dF(x, y*(x))/dx as lambda -> inf (bias O(1/lambda)), gradients only. Per outer step k, on minibatch B:
  *   lambda_k = min(lambdaMax, lambda0 + deltaLambda k)                    (benchmark_bilevel: linear growth)
  *   a_k = (k+1)^-lrPower                                                   (benchmark_bilevel: exponent 1/2)
  *   repeat T times:
  *     z <- z - lrZ a_k grad_y f(x, z; B)
  *     y <- y - (lrY a_k / lambda_k) (grad_y F(x, y; B) + lambda_k grad_y f(x, y; B))
  *   x <- x - lrX a_k (grad_x F(x, y; B) + lambda_k (grad_x f(x, y; B) - grad_x f(x, z; B)))
- * The y step is written alpha_k = lrY a_k / lambda_k so that alpha_k lambda_k stays below 1 / L_f as the
- * paper requires (benchmark_bilevel multiplies the y gradient by lambda without this scaling).
- * z and y start at the initial y.
- *
- * Assumes a strongly convex lower level (singleton); first order only; stochastic. Memory: two lower
- * variables, constant in T.
- *
+ * (x through `optimizer`). alpha_k = lrY a_k / lambda_k keeps alpha_k lambda_k below 1 / L_f (the paper;
+ * benchmark_bilevel has no 1/lambda_k). z, y start at the initial y. Assumes a strongly convex lower
+ * level; first order; stochastic.
  * Defaults (benchmark_bilevel f2sa.py): lrZ = lrY = lrX = 0.1 (step_size 0.1, outer_ratio 1), lrPower = 0.5,
  * lambda0 = 1, deltaLambda = 0.1, T = 10 (n_inner_steps); lambdaMax = 1e4 caps the growth (ours: the
  * reference grows lambda without bound).

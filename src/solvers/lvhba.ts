@@ -13,10 +13,9 @@
  * [-lambdaMax, lambdaMax] (signed, the official toy). Proj_C: projectX/projectY, then `projIters` sweeps
  * (x, y) <- (x, y) - ||w||^2 / ||J'w||^2 J'w, J = dg/d(x, y), w = max(g, 0) (projection = halfspace, onto
  * g <= 0) or w = g (equality: onto g = 0 every step, the official toy). No `constraint`: L = f.
- * (eta is the option lrProx, formerly eta; the x part of the main step goes through `optimizer`.)
- * Defaults (official LLC toy): alpha = 0.008, beta = 0.02, eta = 0.01, gamma1 = gamma2 = 10,
- * lambdaMax = 1000, c0 = 0.025, p = 0.3, lambda0 = z0 = 1, theta_0 = y_0; multipliers and projection as
- * the paper. The official run, tuned task values and measured differences: docs/solvers/lvhba.md.
+ * eta is the option lrProx; x's part goes through `optimizer`. Defaults (official LLC toy): alpha = 0.008,
+ * beta = 0.02, eta = 0.01, gamma1 = gamma2 = 10, lambdaMax = 1000, c0 = 0.025, p = 0.3, lambda0 = z0 = 1,
+ * theta_0 = y_0; multipliers and projection as the paper. The official run, tuned task values and measured differences: docs/solvers/lvhba.md.
  * Assumptions: first order; non-singleton lower level; coupled constraints (convex in the analysis).
  */
 import { jax, taxpy, tdispose, tref, tscale, tsqnorm, type Arr, type Tree } from "../engine/index.js";

@@ -3,38 +3,19 @@
  * Shen, Chen (2023), "On Penalty-based Bilevel Gradient Descent Method", ICML 2023.
  * Official code: hanshen95/penalized-bilevel-gradient-descent (V-PBGD/).
  *
- * Replaces the lower-level constraint y in argmin f(x, .) by the penalty gamma * (f(x, y) - v(x)),
- * v(x) = min_y f(x, y), and runs gradient descent on P(x, y) = F(x, y) + gamma (f(x, y) - v(x)) jointly in (x, y).
- * v(x) is estimated by a separate lower-level sequence w (warm-started across outer steps, as in the
- * official data-hyper-cleaning code), so grad_x v(x) ~= grad_x f(x, w) (Danskin). Per outer step k:
+ * Gradient descent on P(x, y) = F(x, y) + gamma (f(x, y) - v(x)), v(x) = min_y f(x, y) tracked by a
+ * warm-started sequence w, so grad_x v(x) ~= grad_x f(x, w) (Danskin). Per outer step k:
  *   w      <- T steps of  w - innerLr grad_y f(x_k, w)                     (from the previous w)
  *   gamma_k = min(gammaMax, gamma0 + (gammaMax - gamma0) k / gammaSteps)   (gammaSteps = 0: gamma_k = gammaMax)
  *   s_k    = min(1 / gamma_k, 1)                                          (official `lr_decay`)
- *   x      <- x - lrX s_k (grad_x F(x, y) + gamma_k (grad_x f(x, y) - grad_x f(x, w)))
+ *   x      <- x - lrX s_k (grad_x F(x, y) + gamma_k (grad_x f(x, y) - grad_x f(x, w)))   (through `optimizer`)
  *   y      <- y - lrY s_k (grad_y F(x, y) + gamma_k  grad_y f(x, y))
- * (projections onto the problem's feasible sets after each update). The step scale 1/gamma keeps the
- * step below 1 / Lipschitz(P) ~ 1 / (gamma L_f), as in the official toy (alpha = alpha0 / gamma).
- *
- * Two-timescale variant (our extension, off by default): with `yLoop = K > 1` the y update above is taken
- * K times per outer step (Gauss-Seidel: y first, then x at the new y), and `scaleX = false` drops the 1/gamma
- * factor on the x step. Only y is stiff (its Hessian is ~gamma grad_yy f); once y tracks
- * y_gamma(x) = argmin_y P(x, .), the x step follows the gradient of the reduced function
- * phi_gamma(x) = min_y P(x, y), whose smoothness stays O(1) as gamma grows. Joint GD needs O(gamma)
- * outer steps to cross the O(1)-curvature directions; this variant needs O(1) outer steps of K = O(cond f)
- * y steps, which is what makes gamma ~ 1e3 (bias ~1e-4) reachable in seconds.
- *
- * Bias: for a finite gamma the method converges to a stationary point of P, which is O(1/gamma) away
- * from the bilevel solution (the paper's epsilon-approximation result, gamma ~ epsilon^-1/2 for the
- * squared-distance bound). On toy-sc it is exactly x_gamma = (D + gamma/(1+gamma) B A^-1 B')^-1 D xh,
- * y_gamma = gamma/(1+gamma) A^-1 B' x_gamma (the test asserts this point).
- *
- * Assumes: lower level satisfying a (proximal) Polyak-Lojasiewicz / error-bound condition (not
- * necessarily a singleton; then it selects the solution that is best for F), first order only,
- * deterministic. Memory constant in T (the inner loop is not differentiated).
- *
- * Defaults — official data-hyper-cleaning script (V-PBGD/data-hyper-cleaning): lrX = lrY = 0.1,
- * innerLr = 0.01, T = 1, gamma0 = 0, gammaMax = 0.2, gammaSteps = 30000; yLoop = 1, scaleX = true (the paper's
- * joint update).
+ * Our two-timescale variant (off by default): `yLoop = K > 1` y steps, then x at the new y; `scaleX =
+ * false` drops s_k on x (docs/solvers/penalty.md). The fixed point is O(1/gamma) from the bilevel
+ * solution (closed form on toy-sc in the docs page). Assumes a lower level with a PL / error-bound
+ * condition (not necessarily a singleton); first order; deterministic.
+ * Defaults — official data-hyper-cleaning script: lrX = lrY = 0.1, innerLr = 0.01, T = 1, gamma0 = 0,
+ * gammaMax = 0.2, gammaSteps = 30000; yLoop = 1, scaleX = true (the paper's joint update).
  */
 import { compileStep, defineSolver, innerGD, int, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
