@@ -6,7 +6,8 @@ import { toyConstrained, toyLLS, toyQuadratic, toySC, toyUFO } from "./toys.js";
 import { hypercleanFashionTask, hypercleanMnistTask } from "./hyperclean.js";
 import { hpoL2ImdbTask, svmHpoTask } from "./hpo.js";
 import { fewshotDigitsTask, fewshotSinusoidTask, hyperrepDigitsTask } from "./fewshot.js";
-import { parlAcrobotTask, parlCartpoleTask } from "./parl-control.js";
+import { parlAcrobotTask } from "./parl-acrobot.js";
+import { parlCartpoleTask } from "./parl-cartpole.js";
 import { parlGridworldTask } from "./parl.js";
 
 const toyLLSTask: TaskSpec<{ n: number; start: number }> = {
@@ -115,7 +116,7 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number; noise: number }> = {
 
 export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask, fewshotSinusoidTask, fewshotDigitsTask, hyperrepDigitsTask, hpoL2ImdbTask, svmHpoTask, parlGridworldTask];
 
-tasks.push(parlCartpoleTask, parlAcrobotTask); // PARL control tasks (src/tasks/parl-control.ts)
+tasks.push(parlCartpoleTask, parlAcrobotTask); // PARL control tasks (src/tasks/parl-cartpole.ts, parl-acrobot.ts)
 
 export function getTask(name: string): TaskSpec<Options> {
   const t = tasks.find((v) => v.name === name);
