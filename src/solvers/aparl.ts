@@ -25,14 +25,20 @@ import { asPreferenceProblem, concatPairs, type PreferenceHooks } from "../rl/pr
 import { iterateXY, type XY } from "./common.js";
 
 /**
- * The score-function estimate of grad_theta E_{pair ~ pi_theta}[l(nu; pair)] on one on-policy batch:
- * grad_theta (1/n) sum_i (l_i - b_i) log p_theta(pair_i), with l held fixed and b_i the leave-one-out mean
- * of the other l_j (unbiased, as E[grad log p] = 0; no baseline when n = 1). Consumes nu, theta, batch.
+ * The score-function estimate of grad_theta E_{pair ~ pi_theta}[l(nu; pair)] on one batch:
+ * grad_theta (1/n) sum_i rho_i (l_i - b_i) log p_theta(pair_i), with l and rho held fixed, b_i the
+ * leave-one-out mean of the other l_j (no baseline when n = 1), and rho_i = p_theta(pair_i) / p_beta(pair_i)
+ * when the problem says the pairs came from a behaviour policy beta (`pairBehaviourLogProb`; replay data),
+ * else 1 (on-policy). Unbiased for independent pairs (docs/solvers/aparl.md). Consumes nu, theta, batch.
  */
 export function scoreGradient(h: PreferenceHooks, nu: Arr, theta: Tree, batch: Tree): Tree {
   const l = jax.lax.stopGradient(h.pairNll(nu, tref(batch)));
   const n = l.shape[0];
-  const adv = n > 1 ? l.ref.sub(l.mean()).mul(n / (n - 1)) : l;
+  let adv = n > 1 ? l.ref.sub(l.mean()).mul(n / (n - 1)) : l;
+  if (h.pairBehaviourLogProb) {
+    const logRho = h.pairLogProb(tref(theta), tref(batch)).sub(h.pairBehaviourLogProb(tref(batch)));
+    adv = adv.mul(jax.lax.stopGradient(np.exp(logRho)));
+  }
   return jax.grad((th: Tree) => h.pairLogProb(th, batch).mul(adv).mean())(theta) as Tree;
 }
 

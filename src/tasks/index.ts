@@ -9,6 +9,8 @@ import { fewshotDigitsTask, fewshotSinusoidTask, hyperrepDigitsTask } from "./fe
 import { parlAcrobotTask } from "./parl-acrobot.js";
 import { parlCartpoleTask } from "./parl-cartpole.js";
 import { parlGridworldTask } from "./parl.js";
+import { parlMujocoCartpoleSwingupTask } from "./parl-mujoco-cartpole-swingup.js";
+import { parlMujocoCheetahRunTask } from "./parl-mujoco-cheetah-run.js";
 
 const toyLLSTask: TaskSpec<{ n: number; start: number }> = {
   name: "toy-lls",
@@ -117,6 +119,7 @@ const toyQuadraticTask: TaskSpec<{ nx: number; ny: number; noise: number }> = {
 export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask, fewshotSinusoidTask, fewshotDigitsTask, hyperrepDigitsTask, hpoL2ImdbTask, svmHpoTask, parlGridworldTask];
 
 tasks.push(parlCartpoleTask, parlAcrobotTask); // PARL control tasks (src/tasks/parl-cartpole.ts, parl-acrobot.ts)
+tasks.push(parlMujocoCartpoleSwingupTask, parlMujocoCheetahRunTask); // PARL on MuJoCo (src/tasks/parl-mujoco-*.ts)
 
 export function getTask(name: string): TaskSpec<Options> {
   const t = tasks.find((v) => v.name === name);

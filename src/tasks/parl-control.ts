@@ -27,6 +27,7 @@ import { RewardModel } from "../rl/reward-model.js";
 import { rewardSensitivityT } from "../rl/reward-sensitivity.js";
 import { rollout, type Episode } from "../rl/rollout.js";
 import { makePairs, pairLogProb, pairNll, pairsTree, type Pairs } from "../rl/segment-pairs.js";
+import { seedOf } from "../rl/seed.js";
 import { SoftmaxPolicy } from "../rl/softmax-policy.js";
 import type { PreferenceHooks, PreferenceProblem } from "../rl/preference-problem.js";
 
@@ -101,13 +102,6 @@ export const PARL_CONTROL_HELP: Record<keyof ParlControlOptions, string> = {
  * host/jax loops grow the heap without it (shared/ENGINE-NOTES.md, Memory).
  */
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
-
-/** A deterministic 31-bit seed from integer parts. */
-function seedOf(...parts: number[]): number {
-  let h = 0x2545f491;
-  for (const p of parts) h = Math.floor(mulberry32((h ^ Math.imul(p | 0, 0x9e3779b1)) >>> 0)() * 2 ** 31);
-  return h;
-}
 
 /**
  * Held-out episodes (evaluation only): `n` episodes spread over snapshots of a REINFORCE run on the TRUE
