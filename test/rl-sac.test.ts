@@ -56,7 +56,7 @@ class Bandit implements ContinuousEnv {
 
 test("sac: learns the bandit's optimal action a = s / 2 in 200 updates; live buffers stay flat", async () => {
   const env = new Bandit();
-  const agent = new SAC(1, 1, { hidden: 16, batch: 32, seedSteps: 50, lr: 3e-3, alphaLr: 3e-3, capacity: 1000 }, 0);
+  const agent = new SAC(1, 1, { hidden: 16, batch: 32, seedSteps: 50, lr: 3e-3, alphaLr: 3e-3 }, 0);
   const buffer = new ReplayBuffer(1000, 1, 1);
   const runner = new SACRunner(env, agent, buffer, 0);
   const states = [-0.8, -0.4, 0, 0.4, 0.8];

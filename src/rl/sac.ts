@@ -36,7 +36,6 @@ export interface SACOptions {
   stepsPerUpdate: number;
   /** Uniform-random actions before the first update. */
   seedSteps: number;
-  capacity: number;
 }
 
 export const SAC_DEFAULTS: SACOptions = {
@@ -51,7 +50,6 @@ export const SAC_DEFAULTS: SACOptions = {
   targetEvery: 2,
   stepsPerUpdate: 1,
   seedSteps: 1000,
-  capacity: 1_000_000,
 };
 
 /** The learning reward of a transition (true or learned), evaluated on the host. */
@@ -88,7 +86,7 @@ export class SAC {
     seed: number,
   ) {
     const o = (this.opts = { ...SAC_DEFAULTS, ...opts });
-    for (const k of ["hidden", "layers", "batch", "targetEvery", "stepsPerUpdate", "capacity"] as const) {
+    for (const k of ["hidden", "layers", "batch", "targetEvery", "stepsPerUpdate"] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 1) throw new BilevelInputError(`${k}: expected a positive integer, got ${o[k]}`);
     }
     if (!Number.isInteger(o.seedSteps) || o.seedSteps < 0) throw new BilevelInputError(`seedSteps: expected an integer >= 0, got ${o.seedSteps}`);

@@ -138,8 +138,9 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
   const L = o.segment;
   const ens = new RewardEnsemble(d, k, o.ensemble, [o.rewardHidden, o.rewardHidden]);
   const sacOpts: Partial<SACOptions> = { hidden: o.hidden, batch: o.batch, stepsPerUpdate: o.stepsPerUpdate, seedSteps: o.seedSteps };
-  // the capacity holds a whole run of `stepsPerRound` rounds (the bench budgets; no overwrite, so segments never wrap)
-  const capacity = o.pretrainSteps + 200 * o.stepsPerRound;
+  // replay capacity: the pre-training and 20 rounds, at most 100k transitions (~40 MB for cheetah-run); older
+  // transitions are overwritten first, and a segment never straddles the write position (episode ids differ)
+  const capacity = Math.min(o.pretrainSteps + 20 * o.stepsPerRound, 100_000);
 
   let agent: SAC | null = null;
   let buffer = new ReplayBuffer(1, d, k);
@@ -161,16 +162,14 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
     return Array.from({ length: n }, (_, i) => [starts[2 * i], starts[2 * i + 1]]);
   };
 
-  const segReturns = (start: number) => {
-    const rTrue = buffer.trueReward.subarray(start, start + L);
-    const members = new Float64Array(o.ensemble);
-    let logB = 0;
+  /** Each ensemble member's return of the L-step segment starting at slot `start`. */
+  const memberReturns = (start: number): Float64Array => {
+    const out = new Float64Array(o.ensemble);
     for (let s = start; s < start + L; s++) {
       const r = ens.memberRewards(buffer.obs.subarray(s * d, s * d + d), buffer.act.subarray(s * k, s * k + k));
-      for (let e = 0; e < o.ensemble; e++) members[e] += r[e];
-      logB += buffer.logProb[s];
+      for (let e = 0; e < o.ensemble; e++) out[e] += r[e];
     }
-    return { rTrue, members, logB };
+    return out;
   };
 
   const avgSegmentReturn = (): number => {
@@ -285,8 +284,8 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
       let chosen = pool;
       if (o.sampling !== "uniform") {
         const score = pool.map(([a, b]) => {
-          const A = segReturns(a).members;
-          const B = segReturns(b).members;
+          const A = memberReturns(a);
+          const B = memberReturns(b);
           const P = Array.from(A, (ra, e) => 1 / (1 + Math.exp(-(ra - B[e]))));
           const mean = P.reduce((s, v) => s + v, 0) / P.length;
           if (o.sampling === "disagreement") return Math.sqrt(P.reduce((s, v) => s + (v - mean) ** 2, 0) / P.length);
