@@ -11,6 +11,7 @@ import { BilevelInputError } from "../../errors.js";
 
 /** The version the environments are written and tested against. */
 export const MUJOCO_JS_VERSION = "0.0.7";
+const MUJOCO_JS = "mujoco-js";
 
 let module: Promise<MainModule> | null = null;
 let files = 0;
@@ -18,7 +19,10 @@ let files = 0;
 /** The MuJoCo module (loaded on the first call, ~0.1-0.5 s; shared afterwards). */
 export function loadMujoco(): Promise<MainModule> {
   if (!module) {
-    module = import("mujoco-js").then(
+    // The specifier is a variable so that bundlers (esbuild, Vite) leave the optional 11 MB module out of
+    // library bundles; Node resolves it at run time (ES modules and the CommonJS build alike).
+    const specifier: string = MUJOCO_JS;
+    module = (import(/* @vite-ignore */ specifier) as Promise<{ default: unknown }>).then(
       (m) => (m.default as unknown as () => Promise<MainModule>)(),
       (e: Error) => {
         module = null;
