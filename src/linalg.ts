@@ -120,3 +120,53 @@ export function randomSPD(n: number, cond: number, normal: (k: number) => Float6
 }
 
 export const norm = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((s, a) => s + a * a, 0));
+
+/** An LU factorization with partial pivoting of an n x n matrix (row-major, in place in `lu`). */
+export interface LU {
+  n: number;
+  lu: Float64Array;
+  perm: Int32Array;
+}
+
+export function luFactor(A: ArrayLike<number>, n: number): LU {
+  const M = Float64Array.from(A);
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(M[i * n + k]) > Math.abs(M[p * n + k])) p = i;
+    if (p !== k) {
+      for (let j = 0; j < n; j++) [M[k * n + j], M[p * n + j]] = [M[p * n + j], M[k * n + j]];
+      [perm[k], perm[p]] = [perm[p], perm[k]];
+    }
+    const piv = M[k * n + k];
+    for (let i = k + 1; i < n; i++) {
+      const f = (M[i * n + k] /= piv);
+      if (f === 0) continue;
+      for (let j = k + 1; j < n; j++) M[i * n + j] -= f * M[k * n + j];
+    }
+  }
+  return { n, lu: M, perm };
+}
+
+/** Solve A x = b from an LU factorization of A. */
+export function luSolve(f: LU, b: ArrayLike<number>): Float64Array {
+  const { n, lu, perm } = f;
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = b[perm[i]];
+    for (let j = 0; j < i; j++) v -= lu[i * n + j] * x[j];
+    x[i] = v;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let v = x[i];
+    for (let j = i + 1; j < n; j++) v -= lu[i * n + j] * x[j];
+    x[i] = v / lu[i * n + i];
+  }
+  return x;
+}
+
+/** Solve A x = b (A n x n row-major; both copied) by LU with partial pivoting. */
+export function solveLinear(A: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array {
+  return luSolve(luFactor(A, n), b);
+}

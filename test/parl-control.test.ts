@@ -8,10 +8,15 @@ import assert from "node:assert/strict";
 import { setup } from "./helpers.js";
 import { array, jax, liveBuffers, mulberry32, setFloatDtype, tdispose, toFloat64, trackBuffers, tref, type Arr, type Tree } from "../src/engine/index.js";
 import { BilevelInputError } from "../src/errors.js";
-import { Adam, PolicyGradient, RewardModel, rollout, scaledAdvantages, SoftmaxPolicy } from "../src/rl/policy.js";
+import { Adam } from "../src/rl/adam.js";
+import { PolicyGradient, scaledAdvantages } from "../src/rl/reinforce.js";
+import { RewardModel } from "../src/rl/reward-model.js";
+import { rewardSensitivityT } from "../src/rl/reward-sensitivity.js";
+import { rollout } from "../src/rl/rollout.js";
+import { SoftmaxPolicy } from "../src/rl/softmax-policy.js";
 import { CartPole } from "../src/rl/cartpole.js";
 import { concatPairs } from "../src/rl/preference-problem.js";
-import { parlControl, PARL_CONTROL_DEFAULTS, rewardSensitivityT, type ParlControlOptions } from "../src/tasks/parl-control.js";
+import { parlControl, PARL_CONTROL_DEFAULTS, type ParlControlOptions } from "../src/tasks/parl-control.js";
 import { solve } from "../src/run.js";
 
 await setup("float32");

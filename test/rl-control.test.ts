@@ -9,7 +9,10 @@ import { setup } from "./helpers.js";
 import { BilevelInputError } from "../src/errors.js";
 import { CartPole, cartpoleDynamics, cartpoleTerminal, CARTPOLE } from "../src/rl/cartpole.js";
 import { Acrobot, acrobotDynamics, acrobotTerminal } from "../src/rl/acrobot.js";
-import { advantages, averageReturn, HostMLP, mlpApply, PolicyGradient, rollout, SoftmaxPolicy } from "../src/rl/policy.js";
+import { HostMLP, mlpApply } from "../src/rl/mlp.js";
+import { advantages, PolicyGradient } from "../src/rl/reinforce.js";
+import { averageReturn, rollout } from "../src/rl/rollout.js";
+import { SoftmaxPolicy } from "../src/rl/softmax-policy.js";
 import { array, toFloat64 } from "../src/engine/index.js";
 
 await setup("float32");

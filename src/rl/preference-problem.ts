@@ -59,6 +59,12 @@ export interface PreferenceHooks<X extends Tree = Tree, Y extends Tree = Tree> {
    */
   pairLogProb(theta: Y, pairs: Tree): Arr;
   /**
+   * Optional, for pairs drawn from replay data rather than from pi_theta: per-pair log-likelihood of the
+   * segments' actions under the policy that collected them (log p_beta(pair)), shape [n]; the solvers
+   * then weight the score term by rho = p_theta(pair) / p_beta(pair). Consumes pairs.
+   */
+  pairBehaviourLogProb?(pairs: Tree): Arr;
+  /**
    * The lower level's sensitivity applied to a theta-space vector: (d theta_star / d nu)^T g, a nu-space
    * tree. Exact (implicit function theorem) for the gridworld; an approximation (e.g. unrolled policy-
    * gradient steps) for control. Consumes nu, theta, g.

@@ -12,7 +12,7 @@
  * so a vector-Jacobian product is g^T dQ_star / dR = w^T with (I - gamma M)^T w = g, solved by the fixed
  * point iteration w <- g + gamma M^T w (a gamma-contraction in the l1 norm; the `fixedPoint` oracle of
  * src/oracles with step 1). Exact policy evaluation solves (I - gamma P_pi) V = r_pi + tau H(pi)
- * on the host in float64 (Gaussian elimination), independently of the iteration.
+ * on the host in float64 (LU, src/linalg.ts), independently of the iteration.
  *
  * Two implementations of the forward pass: `softValueIteration` in jax-js (eager, differentiable;
  * iteration count fixed) and `softValueIterationHost` in float64 on the host (to tolerance; used by the
@@ -20,6 +20,7 @@
  */
 import { array, jax, np, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
+import { luFactor, luSolve, solveLinear, type LU } from "../linalg.js";
 import { fixedPoint } from "../oracles/index.js";
 import type { TabularModel } from "./gridworld.js";
 
@@ -133,11 +134,6 @@ export function policyFromQ(m: TabularModel, Q: ArrayLike<number>, tau: number):
   return pi;
 }
 
-/** Solve A x = b (A n x n row-major; both copied) by LU with partial pivoting. */
-export function solveLinear(A: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array {
-  return luSolve(luFactor(A, n), b);
-}
-
 /**
  * Exact (entropy-regularized) value of policy pi: solves (I - gamma P_pi) V = r_pi + tau H(pi(.|s)),
  * with r_pi(s) = sum_a pi(a|s) R[s, a]. tau = 0 gives the plain expected discounted return.
@@ -168,50 +164,6 @@ export const fromStart = (m: TabularModel, V: ArrayLike<number>): number => {
 /** The exact expected discounted true return of pi (no entropy bonus) from mu0. */
 export function trueReturn(m: TabularModel, pi: ArrayLike<number>, Rtrue: ArrayLike<number>): number {
   return fromStart(m, policyEvaluation(m, pi, Rtrue, 0));
-}
-
-/** An LU factorization with partial pivoting of an n x n matrix (row-major, in place in `lu`). */
-export interface LU {
-  n: number;
-  lu: Float64Array;
-  perm: Int32Array;
-}
-
-export function luFactor(A: ArrayLike<number>, n: number): LU {
-  const M = Float64Array.from(A);
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(M[i * n + k]) > Math.abs(M[p * n + k])) p = i;
-    if (p !== k) {
-      for (let j = 0; j < n; j++) [M[k * n + j], M[p * n + j]] = [M[p * n + j], M[k * n + j]];
-      [perm[k], perm[p]] = [perm[p], perm[k]];
-    }
-    const piv = M[k * n + k];
-    for (let i = k + 1; i < n; i++) {
-      const f = (M[i * n + k] /= piv);
-      if (f === 0) continue;
-      for (let j = k + 1; j < n; j++) M[i * n + j] -= f * M[k * n + j];
-    }
-  }
-  return { n, lu: M, perm };
-}
-
-export function luSolve(f: LU, b: ArrayLike<number>): Float64Array {
-  const { n, lu, perm } = f;
-  const x = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = b[perm[i]];
-    for (let j = 0; j < i; j++) v -= lu[i * n + j] * x[j];
-    x[i] = v;
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let v = x[i];
-    for (let j = i + 1; j < n; j++) v -= lu[i * n + j] * x[j];
-    x[i] = v / lu[i * n + i];
-  }
-  return x;
 }
 
 /** The factorized adjoint system (I - gamma M)^T of `softFixedPointVjpHost` for policy pi. */

@@ -1,58 +1,44 @@
 /**
  * A-PARL — Chakraborty, Bedi, Koppel, Manocha, Wang, Wang, Huang (2023), "PARL: A Unified Framework for
- * Policy Alignment in Reinforcement Learning", arXiv 2308.02585 (ICLR 2024).
- *
- * PARL writes reward learning from preferences as a bilevel problem whose upper objective is an
- * expectation under the lower-level policy (src/rl/preference-problem.ts):
- *
- *   min_nu G(nu) = E_{pair ~ pi_theta*(nu)}[ l(nu; pair) ],   theta*(nu) = argmax_theta J(theta; r_nu).
- *
- * Its gradient (the paper's upper-level gradient, Sec. 4) has, besides the direct term, a term from the
- * dependence of the trajectory distribution on theta (score function / likelihood ratio):
+ * Policy Alignment in Reinforcement Learning", arXiv 2308.02585 (ICLR 2024). Upper objective an expectation
+ * under the lower-level policy: min_nu G(nu) = E_{pair ~ pi_theta*(nu)}[ l(nu; pair) ]. Its gradient (Sec. 4):
  *
  *   grad G = E[ grad_nu l ] + (d theta_star / d nu)^T E[ l grad_theta log p_theta(pair) ]
  *   log p_theta(pair) = sum_{t, both segments} log pi_theta(a_t | s_t)      (dynamics do not depend on theta)
  *
- * and d theta_star / d nu comes from the implicit function theorem at the lower-level optimum (exact for
- * the gridworld's soft value iteration, `thetaJacobianT`). Estimator used here, per outer step k:
+ * Per outer step k: 1. pairs_k ~ pi_theta_k, labelled (`pairs` queries); replay D = D u pairs_k.
+ *   2. `rewardSteps` times: h = grad_nu mean_D l(nu) + scoreWeight (d theta_star/d nu)^T
+ *      grad_theta mean_{pairs_k} (l_i - b_i) log p_theta(pair_i)   (b_i the leave-one-out mean: unbiased);
+ *      nu <- Adam(nu, h + l2 nu; lr).   3. theta_{k+1} = improvePolicy(nu_{k+1}, theta_k).
+ * d theta_star / d nu is the problem's `thetaJacobianT` (implicit function theorem at the lower optimum).
  *
- *   1. pairs_k ~ pi_theta_k, labelled by the oracle (`pairs` queries); buffer D = D u pairs_k
- *   2. `rewardSteps` times:  h = grad_nu mean_{D} l(nu)                                  (direct term, replay)
- *                                + scoreWeight (d theta_star/d nu)^T grad_theta mean_{pairs_k} (l_i - b_i) log p_theta(pair_i)
- *                            nu <- Adam(nu, h + l2 nu; lr)   (moments kept across outer steps)
- *      (b_i = leave-one-out mean of the other l_j: a baseline, unbiased since E[grad log p] = 0; the score term uses only the
- *      on-policy batch pairs_k, whose distribution is pi_theta_k; theta_k is held for the phase)
- *   3. theta_{k+1} = improvePolicy(nu_{k+1}, theta_k)   (K inner steps in the paper; exact here when the
- *      problem's lower level is exact)
- *
- * Defaults: the paper's experiments build on PEBBLE (SAC, reward ensemble, Adam 3e-4); its tabular /
- * linear-reward setting has no published constants, so the defaults below are generic (Adam steps, as
- * PEBBLE's reward learner, on a small reward model) and tasks tune them in `solverDefaults`: pairs = 5 queries per outer
- * step, rewardSteps = 20, lr = 0.05 (Adam), scoreWeight = 1 (0 gives `pebble`), l2 = 0.
- *
- * Measured on parl-gridworld (README): the estimator is unbiased (test/solver-aparl.test.ts checks the
- * decomposition against finite differences of the exact upper objective and the sampled mean against
- * it), but with a few on-policy pairs per step its variance dominates; scoreWeight >= 0.1 destabilizes
- * the reward there, and at the task's 0.01 aparl matches pebble (no query saving reproduced).
- *
- * Runs only on a PreferenceProblem (one-line BilevelInputError otherwise).
+ * Defaults: no published constants for the tabular / small-network setting; generic ones (Adam, as
+ * PEBBLE's reward learner): pairs 5, rewardSteps 20, lr 0.05, scoreWeight 1 (0 gives `pebble`), l2 0;
+ * tasks tune them in `solverDefaults`. Runs only on a PreferenceProblem (one-line BilevelInputError
+ * otherwise). Derivation notes and measurements: docs/solvers/aparl.md.
  */
 import { int, num, positive, unrolled } from "../options.js";
 import { array, jax, np, scalar, tdispose, tleaves, tmap, tref, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
 import { asPreferenceProblem, concatPairs, type PreferenceHooks } from "../rl/preference-problem.js";
-import { iterateXY, type XY } from "./common.js";
+import { iterateXY, type XY } from "../kit/index.js";
 
 /**
- * The score-function estimate of grad_theta E_{pair ~ pi_theta}[l(nu; pair)] on one on-policy batch:
- * grad_theta (1/n) sum_i (l_i - b_i) log p_theta(pair_i), with l held fixed and b_i the leave-one-out mean
- * of the other l_j (unbiased, as E[grad log p] = 0; no baseline when n = 1). Consumes nu, theta, batch.
+ * The score-function estimate of grad_theta E_{pair ~ pi_theta}[l(nu; pair)] on one batch:
+ * grad_theta (1/n) sum_i rho_i (l_i - b_i) log p_theta(pair_i), with l and rho held fixed, b_i the
+ * leave-one-out mean of the other l_j (no baseline when n = 1), and rho_i = p_theta(pair_i) / p_beta(pair_i)
+ * when the problem says the pairs came from a behaviour policy beta (`pairBehaviourLogProb`; replay data),
+ * else 1 (on-policy). Unbiased for independent pairs (docs/solvers/aparl.md). Consumes nu, theta, batch.
  */
 export function scoreGradient(h: PreferenceHooks, nu: Arr, theta: Tree, batch: Tree): Tree {
   const l = jax.lax.stopGradient(h.pairNll(nu, tref(batch)));
   const n = l.shape[0];
-  const adv = n > 1 ? l.ref.sub(l.mean()).mul(n / (n - 1)) : l;
+  let adv = n > 1 ? l.ref.sub(l.mean()).mul(n / (n - 1)) : l;
+  if (h.pairBehaviourLogProb) {
+    const logRho = h.pairLogProb(tref(theta), tref(batch)).sub(h.pairBehaviourLogProb(tref(batch)));
+    adv = adv.mul(jax.lax.stopGradient(np.exp(logRho)));
+  }
   return jax.grad((th: Tree) => h.pairLogProb(th, batch).mul(adv).mean())(theta) as Tree;
 }
 

@@ -12,12 +12,31 @@ import { svmHpoTask } from "./svm-hpo.js";
 import { fewshotSinusoidTask } from "./fewshot-sinusoid.js";
 import { fewshotDigitsTask } from "./fewshot-digits.js";
 import { hyperrepDigitsTask } from "./hyperrep-digits.js";
-import { parlAcrobotTask, parlCartpoleTask } from "./parl-control.js";
+import { parlAcrobotTask } from "./parl-acrobot.js";
+import { parlCartpoleTask } from "./parl-cartpole.js";
 import { parlGridworldTask } from "./parl.js";
+import { parlMujocoCartpoleSwingupTask } from "./parl-mujoco-cartpole-swingup.js";
+import { parlMujocoCheetahRunTask } from "./parl-mujoco-cheetah-run.js";
 
-export const tasks: TaskSpec<any>[] = [toyLLSTask, toySCTask, toyConstrainedTask, toyUFOTask, toyQuadraticTask, hypercleanMnistTask, hypercleanFashionTask, fewshotSinusoidTask, fewshotDigitsTask, hyperrepDigitsTask, hpoL2ImdbTask, svmHpoTask, parlGridworldTask];
-
-tasks.push(parlCartpoleTask, parlAcrobotTask); // PARL control tasks (src/tasks/parl-control.ts)
+export const tasks: TaskSpec<any>[] = [
+  toyLLSTask,
+  toySCTask,
+  toyConstrainedTask,
+  toyUFOTask,
+  toyQuadraticTask,
+  hypercleanMnistTask,
+  hypercleanFashionTask,
+  fewshotSinusoidTask,
+  fewshotDigitsTask,
+  hyperrepDigitsTask,
+  hpoL2ImdbTask,
+  svmHpoTask,
+  parlGridworldTask,
+  parlCartpoleTask,
+  parlAcrobotTask,
+  parlMujocoCartpoleSwingupTask,
+  parlMujocoCheetahRunTask,
+];
 
 export function getTask(name: string): TaskSpec<Options> {
   const t = tasks.find((v) => v.name === name);

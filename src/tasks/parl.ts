@@ -6,26 +6,20 @@
  *   y = theta in R^{S x A} soft Q table; pi_theta = softmax(theta / tau)
  *   lower: theta*(nu) = the soft-optimal Q for r_nu (soft value iteration to 1e-12 on the host, float64);
  *          reported `lower` = 1/2 ||theta - T_nu(theta)||^2, the soft Bellman residual (0 at theta*(nu))
- *   upper: preference NLL of Bradley-Terry on the r_nu segment returns, for pairs of segments drawn from
- *          pi_theta and labelled by the oracle (src/rl/preferences.ts) on the hidden true reward;
- *          reported `upper` = mean NLL on a fixed held-out set of pairs from the uniform policy (not counted
- *          as queries)
+ *   upper: Bradley-Terry NLL of the r_nu segment returns on pairs of segments drawn from pi_theta, labelled
+ *          by the oracle (src/rl/preferences.ts) on the hidden true reward; reported `upper` = mean NLL on
+ *          a fixed held-out set of pairs from the uniform policy (not counted as queries)
  *
- * Pair batches: { dphi: [n, d] (feature sums of segment 1 minus segment 2), counts: [n, S * A] (state-
- * action counts of both segments, for log p_theta), label: [n] (1 = segment 1 preferred) }.
- * The implicit derivative (d theta_star / d nu)^T g = Phi^T sum_a w[:, a], w = (I - gamma P Pi)^{-T} g, solved
- * exactly on the host (softFixedPointVjpHost; test/rl-gridworld.test.ts checks it against the jax
- * fixed-point version and finite differences).
- *
- * Metrics: trueReturn (exact expected discounted true return of pi_theta from mu0), optimalReturn (exact,
- * hard value iteration on the true reward), returnRatio = trueReturn / optimalReturn, queries, and
- * rewardCosine (cosine between nu and the true weights).
+ * The implicit derivative (d theta_star / d nu)^T g = Phi^T sum_a w[:, a], w = (I - gamma P Pi)^{-T} g,
+ * solved exactly on the host (softFixedPointVjpHost; checked against the jax fixed-point version and
+ * finite differences in test/rl-gridworld.test.ts). Pair-batch layout and metrics: docs/tasks/parl.md.
  */
 import { int, num, positive } from "../options.js";
 import { array, jax, np, tdispose, toFloat64, tref, zeros, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { TaskSpec } from "../problem.js";
 import { Gridworld, stateReward, type GridworldOptions, type TabularModel } from "../rl/gridworld.js";
+import type { LU } from "../linalg.js";
 import type { PreferenceProblem } from "../rl/preference-problem.js";
 import { PreferenceOracle, sampleSegment, streamRng, type Segment } from "../rl/preferences.js";
 import {
@@ -35,7 +29,7 @@ import {
   softBellman,
   softFixedPointAdjoint,
   softFixedPointVjpHost,
-  type LU,
+
   softLogPolicy,
   softValueIterationHost,
   transitionArray,
