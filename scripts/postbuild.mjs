@@ -34,6 +34,7 @@ fs.writeFileSync(
     `export * as jax from "../src/jax.js";`,
     `export * as kit from "../src/kit/index.js";`,
     `export * as quant from "../src/quant/index.js";`,
+    `export * as rl from "../src/rl/index.js";`,
     `export * as node from "../src/node/index.js";`,
   ].join("\n") + "\n",
 );
@@ -52,7 +53,7 @@ await build({
   legalComments: "inline",
 });
 fs.rmSync(entry);
-for (const [name, key] of [["index", "root"], ["jax", "jax"], ["kit", "kit"], ["quant", "quant"], ["node", "node"]]) {
+for (const [name, key] of [["index", "root"], ["jax", "jax"], ["kit", "kit"], ["quant", "quant"], ["rl", "rl"], ["node", "node"]]) {
   fs.writeFileSync(path.join(cjs, `${name}.cjs`), `"use strict";\nmodule.exports = require("./bundle.cjs").${key};\n`);
 }
 

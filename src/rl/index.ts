@@ -1,5 +1,5 @@
 /**
- * The reinforcement-learning system (the future `bilevel/rl` entry): environments, policies, learners and
+ * `bilevel/rl`: the reinforcement-learning system: environments, policies, learners and
  * the preference pieces behind the PARL tasks. MuJoCo environments need the optional package mujoco-js.
  */
 export type { Env, StepResult, Space } from "./env.js";
