@@ -332,7 +332,7 @@ class LowerReference {
   }
 }
 
-/** Build the task's problem in `dtype` (the engine's default dtype is left as it was). */
+/** Build the task's problem in `dtype` (the engine's default dtype is float64 again afterwards). */
 async function createIn(dtype: FloatDtype, create: () => Promise<BilevelProblem>, taskName: string): Promise<BilevelProblem> {
   setFloatDtype(dtype);
   try {
