@@ -262,5 +262,26 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       assert.deepEqual(await read(jax.grad((z: Arr) => g(z).sum())(x())), [12, -24, 36]);
     },
   });
+  out.push({
+    name: "float32 G^T X products split over the worker pool (patch 050: balanced chunks of tile rows) compute every output row exactly",
+    patch: "050",
+    failsUnpatched: false,
+    async run() {
+      // small integers: every product and sum is exact in float32, so any row computed by the wrong
+      // worker range (or skipped) shows; rows 10, 7 and 3 give different chunk boundaries
+      const K = 600;
+      const D = 784;
+      const X = Array.from({ length: K * D }, (_, i) => (i * 7) % 4);
+      for (const rows of [10, 7, 3]) {
+        const G = Array.from({ length: K * rows }, (_, i) => (i * 5) % 3);
+        const want: number[] = new Array(rows * D).fill(0);
+        for (let k = 0; k < K; k++) for (let r = 0; r < rows; r++) for (let j = 0; j < D; j++) want[r * D + j] += G[k * rows + r] * X[k * D + j];
+        const f = jax.jit((g: Arr, x: Arr) => np.matmul(g.transpose(), x));
+        const got = await read(f(arr(G, [K, rows], "float32"), arr(X, [K, D], "float32")) as Arr);
+        f.dispose();
+        assert.deepEqual(got, want, `${rows} rows`);
+      }
+    },
+  });
   return out;
 }

@@ -134,6 +134,10 @@ test("BOME reproduces the PyTorch reference at steps 30 and 50 (val loss 0.4152 
   assert.equal(last.upper, last.valLoss);
   // by step 30 BOME has started to flag corrupted samples (0.88 here; 0.93 after 500 steps)
   assert.ok(s30.f1 > 0.8 && s30.f1 <= 1, `f1 ${s30.f1}`);
+  // the fingerprint every engine change must keep (float32, seed 0): test accuracy and cleaning F1 at
+  // steps 30 and 50, as computed before the speed patches 050+ (engine patches change no number)
+  assert.deepEqual([s30.testAccuracy, last.testAccuracy], [0.8819, 0.8912]);
+  assert.ok(Math.abs(s30.f1 - 0.8804185351270553) < 1e-12 && Math.abs(last.f1 - 0.9168556311413454) < 1e-12, `f1 ${s30.f1} / ${last.f1}`);
   // the starting point: uniform predictions, nothing flagged
   assert.ok(Math.abs(r.history[0].valLoss - Math.log(10)) < 2e-4);
   assert.equal(r.history[0].f1, 0);

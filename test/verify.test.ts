@@ -3,6 +3,7 @@
  * estimate against the closed form and against float64 finite differences, on tasks where the answer
  * is known; the check must also flag an estimate that is wrong (ITD with too few inner steps).
  */
+import "../src/node/host.js"; // the Node set-up (worker threads, data files) before the engine loads
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -42,6 +43,20 @@ test("toy-quadratic: itd with 60 inner steps matches the closed form to 1e-3; wi
   assert.ok(poor.relError > 1e-2, `T = 10 from y = 0 should be visibly wrong, got ${poor.relError}`);
 });
 
+test("hyperclean-mnist: aid-cg (40 CG iterations, float32) from a converged inner solve matches float64 finite differences to 1e-2", async () => {
+  // x has 5000 entries: the estimate's direction and a random one; the lower level (7850 unknowns,
+  // condition ~1e3) is solved by the reference in float64 to ||grad_y f|| <= 1e-9 (1 + ||grad at y0||).
+  // From y*(x0) the inner gradient steps have nothing to do (T = 1); 40 CG iterations leave ~5e-4.
+  const r = await verifyHypergradient({ task: "hyperclean-mnist", solver: "aid-cg", set: { iters: "40", T: "1" }, dtype: "float32", startAtSolution: true, directions: 1 });
+  assert.equal(r.reference, "finite-differences");
+  assert.equal(r.size, 5000);
+  assert.equal(r.directions, 2);
+  assert.equal(r.dtype, "float32");
+  assert.ok(r.lowerResidual! <= 1e-9 * 1.5, `lower residual ${r.lowerResidual}`);
+  assert.ok(r.relError <= 1e-2, `relError ${r.relError}`);
+  assert.ok(r.relError > 0 && r.cosine > 0.9999, `relError ${r.relError}, cosine ${r.cosine}`);
+});
+
 test("verify: solvers without a hypergradient estimate and constrained lower levels are input errors", async () => {
   await assert.rejects(verifyHypergradient({ task: "toy-sc", solver: "bome" }), (e: unknown) => e instanceof BilevelInputError && /bome does not estimate a hypergradient/.test((e as Error).message));
   await assert.rejects(verifyHypergradient({ task: "toy-constrained", solver: "aid-cg" }), /coupled lower-level constraint/);
@@ -60,6 +75,12 @@ test("bilevel verify: prints the verdict, writes the JSON record, exit 2 on bad 
   assert.equal(rec.task, "toy-sc");
   assert.equal(rec.step, 2);
   assert.ok(rec.relError <= 1e-4 && rec.seconds > 0);
+  const r32 = await cli(["verify", "toy-sc", "--solver", "aid-cg", "--set", "random=true", "--dtype", "float32", "--start-at-solution"]);
+  assert.equal(r32.code, 0, r32.stderr);
+  assert.match(r32.stdout, /aid-cg on toy-sc at step 0 \(solver in float32\)/);
+  const rel32 = Number(/relative error (\S+)/.exec(r32.stdout)![1]);
+  assert.ok(rel32 <= 1e-4, `float32 from y*(x0): relative error ${rel32}`);
+  await assertOneLineInputError(["verify", "toy-sc", "--solver", "aid-cg", "--eps", "-1"], /--eps: expected a positive number/);
   await assertOneLineInputError(["verify", "toy-sc", "--solver", "bome"], /bome does not estimate a hypergradient/);
   await assertOneLineInputError(["verify", "toy-sc", "--solver", "aid-cg", "--json", path.join(dir, "missing", "v.json")], /--json .*cannot write there/);
   await assertOneLineInputError(["verify", "no-such-task", "--solver", "aid-cg"], /no-such-task/);
