@@ -18,7 +18,7 @@ import path from "node:path";
 import { initEngine } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { probeWritable, probeWritableDir, writeFileAtomic } from "../node/fsio.js";
-import { loadModel, disposeWeights, perplexity } from "../quant/model.js";
+import { loadModel, disposeWeights, perplexity, maxContext, modelWidth, type ModelConfig, type GPT2Weights } from "../quant/model.js";
 import { heldOutTokens, calibrationTokens } from "../quant/text.js";
 import { allocate, demoteCountOf, isOrder, ORDERS, type Order } from "../quant/allocate.js";
 import { checkBits } from "../quant/quantize.js";
@@ -108,8 +108,8 @@ export async function quantizeCommand(mode: string | undefined, f: QuantizeFlags
     const target = f.avgBits !== undefined ? { avgBits: f.avgBits } : { demoteFraction: f.demoteFraction };
     // Refuse an unreachable target before any work.
     if (mode !== "sweep") demoteCountOf({ nLayers: config.nLayer, bitsHigh: f.bitsHigh, bitsLow: f.bitsLow, order: f.order as Order, ...target });
-    const ctx = f.ctx ?? Math.min(128, config.nPositions);
-    if (ctx > config.nPositions) throw new BilevelInputError(`--ctx: ${ctx} exceeds the model's n_positions ${config.nPositions}`);
+    const ctx = f.ctx ?? Math.min(128, maxContext(config));
+    if (ctx > maxContext(config)) throw new BilevelInputError(`--ctx: ${ctx} exceeds the model context ${maxContext(config)}`);
     const evalTokens = heldOutTokens(f.evalTokens);
     const calibTokens = calibrationTokens(f.calibWindows * ctx);
     const calib = { ctx, windows: f.calibWindows };
@@ -163,7 +163,7 @@ export async function quantizeCommand(mode: string | undefined, f: QuantizeFlags
     };
     if (f.json !== undefined) writeFileAtomic(f.json, JSON.stringify(record, null, 2) + "\n", "--json");
     const lines = [
-      `${f.model}: ${config.nLayer} layers, d ${config.nEmbd}; ${f.quantizer} group ${f.groupSize}; ${f.bitsHigh}/${f.bitsLow} bits, average ${fmt(al.avgBits)} (order ${al.order}${al.order === "random" ? ` seed ${al.seed}` : ""})`,
+      `${f.model}: ${config.nLayer} layers, d ${modelWidth(config)}; ${f.quantizer} group ${f.groupSize}; ${f.bitsHigh}/${f.bitsLow} bits, average ${fmt(al.avgBits)} (order ${al.order}${al.order === "random" ? ` seed ${al.seed}` : ""})`,
       `  perplexity    before ${fmt(before)}  after ${fmt(after)}  (${after >= before ? "+" : ""}${((after / before - 1) * 100).toFixed(2)}%; ${evalTokens.length} held-out bytes)`,
       `  size (bytes)  before ${bytesBefore} (float32)  after ${bytesAfter} (${fmt(st.effectiveBits, 3)} bits per quantized weight incl. scales/zeros)`,
       ...(fileBytes !== undefined ? [`  saved         ${path.join(f.save!, "quantized.safetensors")} (${fileBytes} bytes)`] : []),
@@ -180,8 +180,8 @@ export async function quantizeCommand(mode: string | undefined, f: QuantizeFlags
 async function runSweep(
   f: QuantizeFlags,
   orders: Order[],
-  config: import("../quant/model.js").GPT2Config,
-  weights: import("../quant/model.js").GPT2Weights,
+  config: ModelConfig,
+  weights: GPT2Weights,
   evalTokens: Uint8Array,
   calibTokens: Uint8Array,
   ctx: number,

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { array, np, type Arr } from "../engine/index.js";
 import { BilevelInputError, printable } from "../errors.js";
-import { configFromJson, configToJson, forward, linearNames, weightShapes, type GPT2Config, type GPT2Weights } from "./model.js";
+import { configFromJson, configToJson, forward, linearLayout, linearNames, maxContext, weightShapes, type ModelConfig as GPT2Config, type GPT2Weights } from "./model.js";
 import { f32Tensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import { dequantize, packedBytes, quantizeRTN, quantizedBytes, checkBits, checkGroupSize, type QuantizedTensor } from "./quantize.js";
 import { quantizeGPTQ } from "./gptq.js";
@@ -60,7 +60,7 @@ export async function hostTensor(w: GPT2Weights, name: string): Promise<Float64A
  * block, averaged over all calibration tokens (see scores.ts). Does not consume the weights.
  */
 export async function limScores(config: GPT2Config, weights: GPT2Weights, tokens: ArrayLike<number>, opts: CalibrationOptions = {}): Promise<number[]> {
-  const ctx = opts.ctx ?? Math.min(128, config.nPositions);
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
   const win = windows(tokens, ctx, opts.windows ?? 16);
   const sums = new Array<number>(config.nLayer).fill(0);
   let count = 0;
@@ -80,7 +80,7 @@ export async function zdScores(config: GPT2Config, weights: GPT2Weights): Promis
   const out: number[] = [];
   for (let i = 0; i < config.nLayer; i++) {
     const mats: Float64Array[] = [];
-    for (const n of linearNames(i)) mats.push(await hostTensor(weights, `${n}.weight`));
+    for (const n of linearNames(i, config)) mats.push(await hostTensor(weights, `${n}.weight`));
     out.push(zdOf(mats));
   }
   return out;
@@ -91,7 +91,7 @@ export async function zdScores(config: GPT2Config, weights: GPT2Weights): Promis
  * calibration tokens (n = all calibration tokens). Does not consume the weights.
  */
 export async function linearHessians(config: GPT2Config, weights: GPT2Weights, tokens: ArrayLike<number>, opts: CalibrationOptions = {}): Promise<Record<string, Float64Array>> {
-  const ctx = opts.ctx ?? Math.min(128, config.nPositions);
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
   const win = windows(tokens, ctx, opts.windows ?? 16);
   const acc: Record<string, Float64Array> = {};
   let n = 0;
@@ -131,12 +131,28 @@ export interface QuantizeModelOptions {
   percdamp?: number;
 }
 
-/** Quantize one linear layer's weight at `bits` (host; does not consume the weights). */
-export async function quantizeLinear(weights: GPT2Weights, name: string, bits: number, opts: QuantizeModelOptions): Promise<QuantizedTensor> {
+/** Transpose a row-major [r, c] host matrix. */
+export function transposeHost(a: ArrayLike<number>, r: number, c: number): Float64Array {
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j];
+  return out;
+}
+
+/**
+ * A linear layer's weight as a host [in, out] matrix (y = x W), whatever the stored layout (GPT-2
+ * Conv1D [in, out]; Llama nn.Linear [out, in] is transposed). Does not consume the weights.
+ */
+export async function linearWeightInOut(config: GPT2Config, weights: GPT2Weights, name: string): Promise<{ w: Float64Array; shape: [number, number] }> {
   const a = weights[`${name}.weight`];
   if (!a) throw new BilevelInputError(`weights: missing tensor ${name}.weight`);
-  const shape = a.shape as [number, number];
+  const [r, c] = a.shape;
   const w = await hostTensor(weights, `${name}.weight`);
+  return linearLayout(config) === "in-out" ? { w, shape: [r, c] } : { w: transposeHost(w, r, c), shape: [c, r] };
+}
+
+/** Quantize one linear layer's weight (as [in, out]) at `bits` (host; does not consume the weights). */
+export async function quantizeLinear(config: GPT2Config, weights: GPT2Weights, name: string, bits: number, opts: QuantizeModelOptions): Promise<QuantizedTensor> {
+  const { w, shape } = await linearWeightInOut(config, weights, name);
   const groupSize = opts.groupSize ?? 32;
   if ((opts.quantizer ?? "rtn") === "gptq") {
     const h = opts.hessians?.[name];
@@ -165,11 +181,11 @@ export async function quantizeModel(
   const quantizer = opts.quantizer ?? "rtn";
   const packed: Record<string, QuantizedTensor> = {};
   for (let i = 0; i < config.nLayer; i++) {
-    for (const name of linearNames(i)) {
+    for (const name of linearNames(i, config)) {
       const key = `${name}@${bits[i]}`;
       let q = cache?.get(key);
       if (!q) {
-        q = await quantizeLinear(weights, name, bits[i], { ...opts, groupSize, quantizer });
+        q = await quantizeLinear(config, weights, name, bits[i], { ...opts, groupSize, quantizer });
         cache?.set(key, q);
       }
       packed[name] = q;
@@ -206,12 +222,22 @@ export function quantizedModelBytes(qm: QuantizedModel): number {
 
 /** Same without quantizing: size of a model with block bits `bits`. */
 export function modelBytesAt(config: GPT2Config, bits: number[], groupSize: number): number {
+  const layerOf = linearLayerIndex(config);
+  const inOut = linearLayout(config) === "in-out";
   let s = 0;
   for (const [name, shape] of weightShapes(config)) {
-    const m = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/.exec(name);
-    s += m ? packedBytes(shape as [number, number], bits[Number(m[1])], groupSize) : 4 * shape.reduce((a, b) => a * b, 1);
+    const i = layerOf.get(name);
+    const io: [number, number] = inOut ? [shape[0], shape[1]] : [shape[1], shape[0]];
+    s += i !== undefined ? packedBytes(io, bits[i], groupSize) : 4 * shape.reduce((a, b) => a * b, 1);
   }
   return s;
+}
+
+/** Block index of each quantized linear weight tensor name (`${linear}.weight` -> block). */
+export function linearLayerIndex(config: GPT2Config): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < config.nLayer; i++) for (const n of linearNames(i, config)) m.set(`${n}.weight`, i);
+  return m;
 }
 
 /** Number of quantized weights and their bytes in a quantized model (effective bits per quantized weight incl. scales/zeros). */
@@ -281,6 +307,7 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
   if (meta.format !== "bilevel-packed-v1" || !meta.shapes || !meta.bits || !meta.groupSize) throw new BilevelInputError(`${file}: unknown quantization format ${String(meta.format)}`);
   const packed: Record<string, QuantizedTensor> = {};
   const weights: GPT2Weights = {};
+  const layerOf = linearLayerIndex(config);
   const get = (n: string): SafeTensor => {
     const t = st.tensors.get(n);
     if (!t) throw new BilevelInputError(`${file}: missing tensor ${n}`);
@@ -291,7 +318,7 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
       const base = name.slice(0, -".weight".length);
       const qshape = name.endsWith(".weight") ? meta.shapes[base] : undefined;
       if (qshape) {
-        const layer = Number(/^h\.(\d+)\./.exec(base)![1]);
+        const layer = layerOf.get(name)!;
         const q: QuantizedTensor = {
           shape: [qshape[0], qshape[1]],
           bits: meta.bits[layer],
@@ -301,7 +328,7 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
           zeros: Uint8Array.from(get(`${base}.zeros`).bytes),
         };
         packed[base] = q;
-        weights[name] = array(dequantize(q), shape);
+        weights[name] = array(linearLayout(config) === "in-out" ? dequantize(q) : transposeHost(dequantize(q), q.shape[0], q.shape[1]), shape);
       } else {
         weights[name] = array(tensorToFloat64(get(name)), shape);
       }

@@ -22,7 +22,7 @@
  */
 import type { PlotSpec } from "../report/plots.js";
 import { BilevelInputError } from "../errors.js";
-import { perplexity, type GPT2Config, type GPT2Weights } from "./model.js";
+import { maxContext, perplexity, type ModelConfig as GPT2Config, type GPT2Weights } from "./model.js";
 import { allocate, type Order, type LayerScores } from "./allocate.js";
 import type { QuantizedTensor } from "./quantize.js";
 import {
@@ -132,7 +132,7 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
   const quantizer = opts.quantizer ?? "rtn";
   const groupSize = opts.groupSize ?? 32;
   const tolerance = opts.tolerance ?? 0.1;
-  const ctx = opts.ctx ?? Math.min(128, config.nPositions);
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
   const batch = opts.batch ?? 8;
   if (orders.length === 0) throw new BilevelInputError("orders: expected at least one ordering");
   const log = opts.onProgress ?? (() => {});
