@@ -17,10 +17,14 @@ import { configFromJson, configToJson, forward, linearLayout, linearNames, maxCo
 import { f32Tensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import { dequantize, packedBytes, quantizeRTN, quantizedBytes, checkBits, checkGroupSize, type QuantizedTensor } from "./quantize.js";
 import { quantizeGPTQ } from "./gptq.js";
+import { quantizeHQQ } from "./hqq.js";
 import { limFromHiddenArrays, zdOf } from "./scores.js";
 
-export type QuantizerName = "rtn" | "gptq";
-export const QUANTIZERS: QuantizerName[] = ["rtn", "gptq"];
+export type QuantizerName = "rtn" | "gptq" | "hqq";
+export const QUANTIZERS: QuantizerName[] = ["rtn", "gptq", "hqq"];
+
+/** Bits value of a pruned block (removed: the block becomes the identity, its tensors take no bytes). */
+export const PRUNED = 0;
 
 /** Cut a token stream into `nWin` windows of `ctx` tokens ([nWin, ctx] rows, row-major). */
 export function windows(tokens: ArrayLike<number>, ctx: number, maxWindows: number): { data: Int32Array; n: number } {
@@ -159,11 +163,12 @@ export async function quantizeLinear(config: GPT2Config, weights: GPT2Weights, n
     if (!h) throw new BilevelInputError(`gptq: no calibration Hessian for ${name}`);
     return quantizeGPTQ(w, shape, h, bits, groupSize, { percdamp: opts.percdamp }).q;
   }
+  if (opts.quantizer === "hqq") return quantizeHQQ(w, shape, bits, groupSize);
   return quantizeRTN(w, shape, bits, groupSize);
 }
 
 /**
- * Quantize every block's linear weights at `bits[i]`. `cache` (optional) memoizes packed matrices by
+ * Quantize every block's linear weights at `bits[i]` (PRUNED = 0: the block is removed, nothing packed). `cache` (optional) memoizes packed matrices by
  * `name@bits`: RTN and (non-sequential) GPTQ quantize each matrix independently of the others, so a
  * sweep over assignments reuses them.
  */
@@ -175,12 +180,13 @@ export async function quantizeModel(
   cache?: Map<string, QuantizedTensor>,
 ): Promise<QuantizedModel> {
   if (bits.length !== config.nLayer) throw new BilevelInputError(`bits: ${bits.length} values for ${config.nLayer} layers`);
-  bits.forEach((b) => checkBits(b));
+  bits.forEach((b) => b === PRUNED || checkBits(b));
   const groupSize = opts.groupSize ?? 32;
   checkGroupSize(groupSize);
   const quantizer = opts.quantizer ?? "rtn";
   const packed: Record<string, QuantizedTensor> = {};
   for (let i = 0; i < config.nLayer; i++) {
+    if (bits[i] === PRUNED) continue;
     for (const name of linearNames(i, config)) {
       const key = `${name}@${bits[i]}`;
       let q = cache?.get(key);
@@ -210,25 +216,38 @@ export function floatModelBytes(config: GPT2Config): number {
   return weightShapes(config).reduce((s, [, shape]) => s + 4 * shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Size in bytes of a quantized model: packed linear weights (codes + scales + zeros) + everything else at float32. */
+/** The blocks a bit assignment removes (bits PRUNED), for `ForwardOptions.skipBlocks`. */
+export const prunedBlocks = (bits: number[]): Set<number> => new Set(bits.flatMap((b, i) => (b === PRUNED ? [i] : [])));
+
+/** Block index of every tensor that belongs to a block (`h.{i}.` / `model.layers.{i}.`). */
+export function blockOf(name: string): number | undefined {
+  const m = /^(?:h|model\.layers)\.(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Size in bytes of a quantized model: packed linear weights (codes + scales + zeros) + everything else at float32 (pruned blocks: nothing). */
 export function quantizedModelBytes(qm: QuantizedModel): number {
   let s = 0;
   for (const [name, shape] of weightShapes(qm.config)) {
+    const b = blockOf(name);
+    if (b !== undefined && qm.bits[b] === PRUNED) continue;
     const lin = name.endsWith(".weight") ? qm.packed[name.slice(0, -".weight".length)] : undefined;
     s += lin ? quantizedBytes(lin) : 4 * shape.reduce((a, b) => a * b, 1);
   }
   return s;
 }
 
-/** Same without quantizing: size of a model with block bits `bits`. */
-export function modelBytesAt(config: GPT2Config, bits: number[], groupSize: number): number {
+/** Same without quantizing: size of a model with block bits `bits` (PRUNED blocks take nothing). */
+export function modelBytesAt(config: GPT2Config, bits: number[], groupSize: number, quantizer: QuantizerName = "rtn"): number {
   const layerOf = linearLayerIndex(config);
   const inOut = linearLayout(config) === "in-out";
   let s = 0;
   for (const [name, shape] of weightShapes(config)) {
+    const b = blockOf(name);
+    if (b !== undefined && bits[b] === PRUNED) continue;
     const i = layerOf.get(name);
     const io: [number, number] = inOut ? [shape[0], shape[1]] : [shape[1], shape[0]];
-    s += i !== undefined ? packedBytes(io, bits[i], groupSize) : 4 * shape.reduce((a, b) => a * b, 1);
+    s += i !== undefined ? packedBytes(io, bits[i], groupSize, quantizer === "hqq") : 4 * shape.reduce((a, b) => a * b, 1);
   }
   return s;
 }
@@ -269,7 +288,7 @@ export async function saveQuantized(dir: string, qm: QuantizedModel, weights: GP
       shapes[base] = lin.shape;
       tensors.set(`${base}.qweight`, { dtype: "U8", shape: [lin.codes.length], bytes: lin.codes });
       tensors.set(`${base}.scales`, f32Tensor(lin.scales, [ng, lin.shape[1]]));
-      tensors.set(`${base}.zeros`, { dtype: "U8", shape: [ng, lin.shape[1]], bytes: lin.zeros });
+      tensors.set(`${base}.zeros`, lin.zerosF32 ? f32Tensor(lin.zerosF32, [ng, lin.shape[1]]) : { dtype: "U8", shape: [ng, lin.shape[1]], bytes: lin.zeros });
     } else {
       tensors.set(name, f32Tensor(await hostTensor(weights, name), shape));
     }
@@ -325,7 +344,9 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
           groupSize: meta.groupSize,
           codes: Uint8Array.from(get(`${base}.qweight`).bytes),
           scales: Float32Array.from(tensorToFloat64(get(`${base}.scales`))),
-          zeros: Uint8Array.from(get(`${base}.zeros`).bytes),
+          ...(get(`${base}.zeros`).dtype === "F32"
+            ? { zeros: new Uint8Array(0), zerosF32: Float32Array.from(tensorToFloat64(get(`${base}.zeros`))) }
+            : { zeros: Uint8Array.from(get(`${base}.zeros`).bytes) }),
         };
         packed[base] = q;
         weights[name] = array(linearLayout(config) === "in-out" ? dequantize(q) : transposeHost(dequantize(q), q.shape[0], q.shape[1]), shape);

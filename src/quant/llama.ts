@@ -282,6 +282,7 @@ export interface LlamaForwardOptions {
   captureLinearInputs?: boolean;
   linearWeights?: Record<string, Arr>;
   oneHotEmbedding?: boolean;
+  skipBlocks?: Set<number>;
 }
 
 /** Final normed hidden state [B*T, D] plus optional captures. Consumes tokens, not weights. */
@@ -326,6 +327,7 @@ export function llamaTrunk(c: LlamaConfig, w: Record<string, Arr>, tokens: Arr, 
     const p = `model.layers.${i}.`;
     const a = `${p}self_attn.`;
     if (hidden) hidden.push(h.ref.reshape([B, T, D]));
+    if (opts.skipBlocks?.has(i)) continue;
     const x = rmsNorm(h.ref, W(`${p}input_layernorm.weight`), c.rmsNormEps);
     const q = rope(linear(x.ref, `${a}q_proj`, c.qkvBias).reshape([B, T, H, hd]).transpose([0, 2, 1, 3])); // [B, H, T, hd]
     const k = rope(linear(x.ref, `${a}k_proj`, c.qkvBias).reshape([B, T, KV, hd]).transpose([0, 2, 1, 3])); // [B, KV, T, hd]

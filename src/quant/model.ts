@@ -385,6 +385,8 @@ export interface ForwardOptions {
    * one-hot, fine for byte vocabularies.
    */
   oneHotEmbedding?: boolean;
+  /** Blocks to skip (pruned: the block is the identity, h_{i+1} = h_i). */
+  skipBlocks?: Set<number>;
 }
 
 /** Result of `forward`; the caller owns every array in it. */
@@ -444,6 +446,7 @@ function trunk(c: GPT2Config, w: GPT2Weights, tokens: Arr, opts: ForwardOptions)
   for (let i = 0; i < c.nLayer; i++) {
     const p = `h.${i}.`;
     if (hidden) hidden.push(h.ref.reshape([B, T, d]));
+    if (opts.skipBlocks?.has(i)) continue;
     const x = layerNorm(h.ref, W(`${p}ln_1.weight`), W(`${p}ln_1.bias`), eps);
     const qkv = linear(x, `${p}attn.c_attn`).reshape([B, T, 3, H, hd]).transpose([2, 0, 3, 1, 4]); // [3, B, H, T, hd]
     const [q, k, v] = np.split(qkv, 3, 0).map((a) => a.reshape([B, H, T, hd]));
@@ -495,7 +498,7 @@ export function forward(config: ModelConfig, weights: GPT2Weights, tokens: Arr, 
  * (int32): the training loss. Differentiable in `weights` (under grad + jit pass `oneHotEmbedding: true`). Consumes inputs
  * and targets, not the weights.
  */
-export function nll(config: ModelConfig, weights: GPT2Weights, inputs: Arr, targets: Arr, opts: Pick<ForwardOptions, "linearWeights" | "oneHotEmbedding"> = {}): Arr {
+export function nll(config: ModelConfig, weights: GPT2Weights, inputs: Arr, targets: Arr, opts: Pick<ForwardOptions, "linearWeights" | "oneHotEmbedding" | "skipBlocks"> = {}): Arr {
   const { h } = anyTrunk(config, weights, inputs, opts);
   const logits = np.matmul(h, head(config, weights).transpose()); // [N, V]
   const logp = jax.nn.logSoftmax(logits, -1);
@@ -511,6 +514,8 @@ export interface PerplexityOptions {
   ctx?: number;
   /** Replacement linear weights, as in `ForwardOptions.linearWeights`. */
   linearWeights?: Record<string, Arr>;
+  /** Pruned blocks, as in `ForwardOptions.skipBlocks`. */
+  skipBlocks?: Set<number>;
   /** Use at most this many windows (default all). */
   maxWindows?: number;
 }
