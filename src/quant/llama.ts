@@ -7,18 +7,16 @@
  *     h_{i+1} = a + down_proj( silu(gate_proj(y)) * up_proj(y) ),                   y = RMS_post(a)
  *     logits  = RMS_f(h_L) lm_head^T        (lm_head = embed_tokens when tie_word_embeddings)
  *
- * RMS(x) = x / sqrt(mean(x^2) + rms_norm_eps) * w. Attention is causal with scale 1/sqrt(head_dim),
- * grouped-query (num_key_value_heads kv heads, query head h reads kv head floor(h / (H / KV))), and
- * Mistral's sliding window when set. Rotary embedding (Su et al. 2021) in HF's half-split form:
- * rope(x)_t = x_t cos(t f) + rotate_half(x_t) sin(t f), f_j = rope_theta^(-2j/head_dim), with
- * rope_scaling "linear" (f / factor) or "llama3" (Llama 3.1's banded rescaling). Biases: q/k/v for
- * Qwen2, all four attention projections with `attention_bias`, the MLP with `mlp_bias`.
+ * RMS(x) = x / sqrt(mean(x^2) + rms_norm_eps) * w. Attention: causal, scale 1/sqrt(head_dim),
+ * grouped-query (query head h reads kv head floor(h / (H / KV))), Mistral's sliding window when set.
+ * Rotary embedding (Su et al. 2021), HF's half-split form: rope(x)_t = x_t cos(t f) + rotate_half(x_t)
+ * sin(t f), f_j = rope_theta^(-2j/head_dim), with rope_scaling "linear" (f / factor) or "llama3"
+ * (Llama 3.1's banded rescaling). Biases: q/k/v for Qwen2, all four attention projections with
+ * `attention_bias`, the MLP with `mlp_bias`.
  *
  * Linear weights keep nn.Linear's layout [out, in] (y = x W^T + b); a replacement passed in
- * `linearWeights` is [in, out], as the quantizers produce. Tensor names: `model.embed_tokens.weight`,
- * `model.layers.{i}.{input_layernorm, post_attention_layernorm}.weight`,
- * `model.layers.{i}.self_attn.{q,k,v,o}_proj.weight`, `model.layers.{i}.mlp.{gate,up,down}_proj.weight`,
- * `model.norm.weight`, `lm_head.weight` (untied). Nothing here consumes the weights.
+ * `linearWeights` is [in, out], as the quantizers produce. Tensor names: `llamaWeightShapes`; field
+ * names: `llamaConfigFromJson`. Nothing here consumes the weights.
  */
 import { array, floatDtype, jax, np, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";

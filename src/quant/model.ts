@@ -1,25 +1,21 @@
 /**
- * A GPT-2-layout decoder-only transformer in jax-js (Radford et al. 2019; layout of Hugging Face's
- * `GPT2Model` / `GPT2LMHeadModel`), so a user with GPT-2 safetensors weights runs it unchanged:
+ * Decoder-only LMs in jax-js: the GPT-2 layout (Radford et al. 2019; HF `GPT2LMHeadModel`) here, the
+ * Llama family in `./llama.ts`, behind one API (`forward`, `nll`, `perplexity`, `loadModel`):
  *
  *     h_0      = wte[tokens] + wpe[0..T)
  *     a        = h_i + c_proj( attn( c_attn( LN_1(h_i) ) ) )          (causal, scale 1/sqrt(head_dim))
  *     h_{i+1}  = a + mlp.c_proj( gelu( mlp.c_fc( LN_2(a) ) ) )         (gelu = GPT-2's tanh approximation)
  *     logits   = LN_f(h_L) wte^T                                        (tied head)
  *
- * Linear layers use GPT-2's Conv1D layout: weight [in, out], y = x W + b. LayerNorm uses the biased
- * variance and `layerNormEpsilon` (GPT-2: 1e-5).
+ * GPT-2 linear layers use the Conv1D layout: weight [in, out], y = x W + b; LayerNorm uses the biased
+ * variance and `layerNormEpsilon`. Tensor names per block i: `h.{i}.ln_1`, `h.{i}.attn.c_attn`,
+ * `h.{i}.attn.c_proj`, `h.{i}.ln_2`, `h.{i}.mlp.c_fc`, `h.{i}.mlp.c_proj` (each `.weight` / `.bias`),
+ * plus `wte.weight`, `wpe.weight`, `ln_f.weight/bias` (full list and shapes: `weightShapes`; loading
+ * notes: docs/quantization.md).
  *
- * Tensor names (`GPT2Weights` keys): `wte.weight [V,d]`, `wpe.weight [P,d]`, per block i
- * `h.{i}.ln_1.weight/bias [d]`, `h.{i}.attn.c_attn.weight [d,3d]/bias [3d]`,
- * `h.{i}.attn.c_proj.weight [d,d]/bias [d]`, `h.{i}.ln_2.weight/bias [d]`,
- * `h.{i}.mlp.c_fc.weight [d,4d]/bias [4d]`, `h.{i}.mlp.c_proj.weight [4d,d]/bias [d]`, and
- * `ln_f.weight/bias [d]`. On load a `transformer.` prefix (HF `GPT2LMHeadModel` checkpoints) is
- * accepted and extra tensors (`lm_head.weight`, the `attn.bias` / `attn.masked_bias` buffers) are
- * ignored.
- *
- * Ownership (jax-js reference counting): `forward`, `nll` and `perplexity` do NOT consume the weights
- * (they use `.ref` internally); they consume the token arrays they are given.
+ * Folders load from `model.safetensors` or shards (`model.safetensors.index.json`), F32/F16/BF16/F64,
+ * each tensor decoded on first use. Ownership: `forward`, `nll` and `perplexity` do NOT consume the
+ * weights; they consume the token arrays they are given.
  */
 import { mkdirs, writeFileAtomic } from "../node/fsio.js";
 import fs from "node:fs";

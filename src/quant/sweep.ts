@@ -3,7 +3,8 @@
  * ordering of the blocks (lim, zd, reverse-lim, and `randomSeeds` random permutations), demote
  * k = 0 .. nLayer blocks from bitsHigh to bitsLow in that order and measure held-out perplexity; the
  * curve perplexity vs fraction of blocks demoted shows how long each ordering keeps the model close to
- * the unquantized one.
+ * the unquantized one. `pruneComparison` instead removes the k least important blocks (identity) or
+ * quantizes them to 2 / 3 bits, and compares the curves at equal packed size.
  *
  * Summary figure per curve: `keepFraction`, the largest k / nLayer such that every point with at most k
  * demoted blocks has perplexity <= (1 + tolerance) * unquantized perplexity (tolerance 0.1 = "within 10%");
@@ -11,14 +12,9 @@
  * seeds' keepFractions, and the keepFraction of the mean curve.
  *
  * Cost: each distinct assignment is evaluated once (k = 0 and k = nLayer are shared by all orderings),
- * and each matrix is quantized once per bit width (RTN and the non-sequential GPTQ quantize matrices
- * independently), so the sweep costs about 2 + (nLayer - 1) * nOrderings perplexity evaluations.
- *
- * Measured (bench/results/quant-sweep.*; models/imdb-byte, 8 blocks, d 128; RTN 4 -> 2 bits, group 128;
- * 32,768 held-out bytes; 11 min on 2 shared cores): unquantized perplexity 6.658, all blocks at 4 bits
- * 6.681, all at 2 bits 7.779 (+16.8%). Within 10%: LIM up to 7 of 8 blocks demoted (87.5%), the 5 random
- * orderings 37.5 / 37.5 / 75 / 37.5 / 37.5% (mean 45%; their mean curve 50%), ZD 37.5%, reverse-LIM 37.5%.
- * With group 32 even all blocks at 2 bits stay within 10% (+8.3%), so every ordering reaches 100% there.
+ * and each matrix is quantized once per bit width (RTN, HQQ and the non-sequential GPTQ quantize
+ * matrices independently), so the sweep costs about 2 + (nLayer - 1) * nOrderings perplexity
+ * evaluations. Measurements: docs/quantization.md and bench/results/quant-sweep.*, quant-llama/.
  */
 import type { PlotSpec } from "../report/plots.js";
 import { BilevelInputError } from "../errors.js";
