@@ -15,7 +15,7 @@ import { quantizeHQQ } from "../src/quant/hqq.js";
 import { dequantize, quantizeRTN, quantizedBytes, unpackCodes } from "../src/quant/quantize.js";
 import { disposeWeights, forward, initWeights, saveModel, weightShapes, type ModelConfig } from "../src/quant/model.js";
 import { llamaConfigFromJson } from "../src/quant/llama.js";
-import { modelBytesAt, quantizeModel, quantizedModelBytes, PRUNED } from "../src/quant/layerwise.js";
+import { dequantizedWeights, disposeAll, loadQuantized, modelBytesAt, quantizeModel, quantizedModelBytes, saveQuantized, PRUNED } from "../src/quant/layerwise.js";
 import { atBytes } from "../src/quant/sweep.js";
 
 await setup("float64");
@@ -133,4 +133,28 @@ test("quantize on a Llama folder: --ids, --size-mb picks the fewest demotions th
   await assertOneLineInputError(["quantize", "sweep", "--compare", "prune", ...common, "--bits-high", "4", "--lows", "2,5", "--out", out], /--lows: 5 bits is not below --bits-high 4/);
   await assertOneLineInputError(["quantize", "sweep", "--compare", "layers", ...common, "--bits-high", "4", "--out", out], /--compare: expected 'prune'/);
   await assertOneLineInputError(["quantize", "--model", model, "--text", path.join(dir, "none.txt"), "--bits-high", "4", "--bits-low", "2", "--order", "lim", "--avg-bits", "3"], /--text .*cannot read/);
+});
+
+test("saveQuantized / loadQuantized round trip a Llama model (RTN integer zeros, HQQ float zeros): same logits as the dequantized weights", async () => {
+  const c = llamaConfigFromJson(llamaJson);
+  const w = initWeights(c, 4);
+  for (const k of Object.keys(w)) if (w[k].ndim === 2) w[k] = w[k].mul(10);
+  for (const quantizer of ["rtn", "hqq"] as const) {
+    const qm = await quantizeModel(c, w, [4, 2, 3, 4], { quantizer, groupSize: 8 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bilevel-qsave-"));
+    const size = await saveQuantized(dir, qm, w);
+    const headerLen = Number(fs.readFileSync(path.join(dir, "quantized.safetensors")).readBigUInt64LE(0));
+    assert.equal(size - 8 - headerLen, quantizedModelBytes(qm)); // the data section is exactly the packed bytes
+    const back = loadQuantized(dir);
+    assert.deepEqual(back.qm.bits, [4, 2, 3, 4]);
+    const ids = np.array(new Int32Array([3, 1, 4, 1, 5, 9]), { dtype: np.int32 }).reshape([1, 6]);
+    const lw = dequantizedWeights(qm);
+    const a = await toFloat64(forward(c, w, ids.ref, { linearWeights: lw }).logits);
+    const b = await toFloat64(forward(back.config, back.weights, ids).logits);
+    // unquantized tensors are stored as float32 (the weights here are float64): agreement to float32 rounding
+    assert.ok(Math.max(...a.map((v, i) => Math.abs(v - b[i]))) < 1e-5, quantizer);
+    disposeAll(lw);
+    disposeWeights(back.weights);
+  }
+  disposeWeights(w);
 });
