@@ -306,6 +306,17 @@ test("loading errors are one line naming the file and tensor: missing shard, mis
   // missing shard
   fs.renameSync(path.join(dir, "model-00002-of-00002.safetensors"), path.join(dir, "moved"));
   oneLine(() => loadModel(dir), /model-00002-of-00002\.safetensors: missing shard \(model\.safetensors\.index\.json puts tensor .* there\)/);
+  // a NaN in a BF16 shard is found on the raw bytes at load
+  {
+    const c = configFromJson(qwenJson);
+    const h = bf16Weights(c, 2);
+    h["model.layers.1.mlp.up_proj.weight"][7] = NaN;
+    const w = engineWeights(c, h);
+    const nanDir = tmp();
+    await saveModel(nanDir, c, w, { dtype: "BF16", maxShardBytes: 4096 });
+    disposeWeights(w);
+    oneLine(() => loadModel(nanDir), /model-000\d\d-of-000\d\d\.safetensors: tensor model\.layers\.1\.mlp\.up_proj\.weight has a non-finite value \(NaN\) at element 7/);
+  }
   // bad config fields
   oneLine(() => llamaConfigFromJson({ ...llamaJson, num_key_value_heads: 3 }), /num_attention_heads 4 is not a multiple of num_key_value_heads 3/);
   oneLine(() => llamaConfigFromJson({ ...llamaJson, rope_scaling: { rope_type: "yarn", factor: 2 } }), /rope_scaling type "yarn" is not supported/);

@@ -22,7 +22,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { array, floatDtype, gaussian, jax, mulberry32, np, toNumber, type Arr } from "../engine/index.js";
 import { BilevelInputError, printable } from "../errors.js";
-import { floatTensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
+import { firstNonFinite, floatTensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import {
   isLlamaConfig,
   llamaConfigFromJson,
@@ -297,9 +297,9 @@ export function storedTensors(dir: string): (name: string) => StoredTensor | und
 /**
  * Load `dir/config.json` and the weights of a GPT-2-layout or Llama-family folder (`model.safetensors`
  * or shards with `model.safetensors.index.json`; F32/F16/BF16/F64). Every tensor is found and its
- * dtype and shape checked here (one-line BilevelInputError naming the file and the tensor or field);
- * its values stay as stored until first used, when they become an engine array in the engine's float
- * dtype (a non-finite value is refused then). GPT-2 names may carry a `transformer.` prefix; extra
+ * dtype, shape and finiteness (on the raw bytes) checked here (one-line BilevelInputError naming the
+ * file and the tensor or field); its values stay as stored until first used, when they become an
+ * engine array in the engine's float dtype. GPT-2 names may carry a `transformer.` prefix; extra
  * tensors are ignored. The caller owns the weights (`disposeWeights`).
  */
 export function loadModel(dir: string): { config: ModelConfig; weights: GPT2Weights } {
@@ -313,14 +313,13 @@ export function loadModel(dir: string): { config: ModelConfig; weights: GPT2Weig
     const t = s.tensor;
     if (t.shape.join(",") !== shape.join(",")) throw new BilevelInputError(`${s.file}: tensor ${name} has shape [${t.shape}], config.json needs [${shape}]`);
     if (!["F32", "F16", "BF16", "F64"].includes(t.dtype)) throw new BilevelInputError(`${s.file}: tensor ${name} has dtype ${t.dtype}, expected a float type`);
+    const bad = firstNonFinite(t); // checked on the raw bytes: nothing is decoded here
+    if (bad) throw new BilevelInputError(`${s.file}: tensor ${name} has a non-finite value (${bad.value}) at element ${bad.index}`);
     Object.defineProperty(weights, name, {
       enumerable: true,
       configurable: true,
       get() {
-        const values = tensorToFloat64(t);
-        const bad = values.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) throw new BilevelInputError(`${s.file}: tensor ${name} has a non-finite value (${values[bad]}) at element ${bad}`);
-        const a = array(values, shape);
+        const a = array(tensorToFloat64(t), shape);
         Object.defineProperty(weights, name, { value: a, enumerable: true, configurable: true, writable: true });
         return a;
       },

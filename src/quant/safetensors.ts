@@ -309,3 +309,29 @@ export function floatTensor(values: ArrayLike<number>, shape: number[], dtype: "
   for (let i = 0; i < n; i++) dv.setUint16(2 * i, enc(values[i]), true);
   return { dtype, shape: [...shape], bytes };
 }
+
+/**
+ * Index and value of the first non-finite element of a float tensor, read from its raw bytes without
+ * decoding the rest (exponent bits all ones), or null when every element is finite.
+ */
+export function firstNonFinite(t: SafeTensor): { index: number; value: number } | null {
+  const n = t.shape.reduce((a, s) => a * s, 1);
+  const dv = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+  const hit = (i: number) => ({ index: i, value: tensorToFloat64({ dtype: t.dtype, shape: [1], bytes: t.bytes.subarray(i * BYTES[t.dtype], (i + 1) * BYTES[t.dtype]) })[0] });
+  switch (t.dtype) {
+    case "F32":
+      for (let i = 0; i < n; i++) if ((dv.getUint32(4 * i, true) & 0x7f800000) === 0x7f800000) return hit(i);
+      return null;
+    case "BF16":
+      for (let i = 0; i < n; i++) if ((dv.getUint16(2 * i, true) & 0x7f80) === 0x7f80) return hit(i);
+      return null;
+    case "F16":
+      for (let i = 0; i < n; i++) if ((dv.getUint16(2 * i, true) & 0x7c00) === 0x7c00) return hit(i);
+      return null;
+    case "F64":
+      for (let i = 0; i < n; i++) if (!Number.isFinite(dv.getFloat64(8 * i, true))) return hit(i);
+      return null;
+    default:
+      return null;
+  }
+}
