@@ -161,7 +161,7 @@ test("forward matches a float64 host reference (logits, hidden states, linear in
     assert.deepEqual(a.shape, [14, k.endsWith("mlp.c_proj") ? 64 : 16], k);
     li[k] = await toFloat64(a);
   }
-  assert.deepEqual(Object.keys(li).sort(), [0, 1].flatMap(linearNames).sort());
+  assert.deepEqual(Object.keys(li).sort(), [0, 1].flatMap((i) => linearNames(i)).sort());
   let logitScale = 0;
   for (let b = 0; b < 2; b++) {
     const ref = refForward(cfg, hw, seqs[b]);

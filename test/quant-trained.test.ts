@@ -10,7 +10,9 @@ import path from "node:path";
 import { setup } from "./helpers.js";
 import { root } from "./cli-helpers.js";
 import { loadModel, perplexity, disposeWeights } from "../src/quant/model.js";
-import { heldOutTokens, calibrationTokens } from "../src/quant/text.js";
+import { heldOutTokens, calibrationTokens, encodeBytes, heldOutText } from "../src/quant/text.js";
+import { isLlamaConfig } from "../src/quant/llama.js";
+import { loadTokenizer } from "../src/quant/tokenizer.js";
 import { quantizeModel, dequantizedWeights, disposeAll, linearHessians, type QuantizerName } from "../src/quant/layerwise.js";
 
 const dir = process.env.BILEVEL_QUANT_MODEL ?? path.join(root, "models/imdb-byte");
@@ -39,3 +41,21 @@ test("trained LM: RTN 8-bit perplexity change < 1%; GPTQ 3-bit perplexity < RTN 
   assert.ok(gptq3 < rtn3, `gptq3 ${gptq3} vs rtn3 ${rtn3}`);
   disposeWeights(weights);
 });
+
+for (const L of [4, 8, 16]) {
+  const ldir = path.join(root, `models/llama-imdb-${L}`);
+  const here = fs.existsSync(path.join(ldir, "model.safetensors"));
+  test(`models/llama-imdb-${L}: loads as a Llama folder, its tokenizer.json is the byte tokenizer, held-out perplexity beats the unigram baseline as logged`, { skip: here ? false : `no model at ${ldir}` }, async () => {
+    await setup("float32");
+    const { config, weights } = loadModel(ldir);
+    assert.ok(isLlamaConfig(config) && config.nLayer === L);
+    const log = JSON.parse(fs.readFileSync(path.join(ldir, "train-log.json"), "utf8"));
+    const text = heldOutText().slice(0, 2000);
+    const ids = loadTokenizer(ldir, config.vocabSize).encode(text);
+    assert.deepEqual(ids, Array.from(encodeBytes(text)));
+    const ppl = await perplexity(config, weights, heldOutTokens(16 * 64 + 1), { ctx: 64 });
+    assert.ok(Math.log(ppl) < log.unigramValLoss, `log perplexity ${Math.log(ppl)} vs unigram ${log.unigramValLoss}`);
+    assert.ok(Math.abs(Math.log(ppl) - log.finalValLoss) < 0.2, `log perplexity ${Math.log(ppl)} vs logged ${log.finalValLoss} (first 1,024 of its 16,384 bytes)`);
+    disposeWeights(weights);
+  });
+}

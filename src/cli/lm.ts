@@ -8,19 +8,22 @@
  * An existing --out folder is refused without --force; the model is written as one set (config.json,
  * model.safetensors, train-log.json, README.md) into a temporary folder that is then renamed into place.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { intArg, positiveNumber } from "./args.js";
 import fs from "node:fs";
 import path from "node:path";
 import { initEngine, engineInfo } from "../engine/index.js";
 import { checkDirTarget, writeDirAtomic, writeFileAtomic } from "../node/fsio.js";
-import { disposeWeights, saveModel } from "../quant/model.js";
+import { BilevelInputError } from "../errors.js";
+import { probeWritable } from "../node/fsio.js";
+import { disposeWeights, isLlamaConfig, loadModel, maxContext, modelWidth, readConfig, saveModel, sequenceNll } from "../quant/model.js";
+import { tokensFromFlags, writeByteTokenizer } from "../quant/tokenizer.js";
 import { checkTrainOptions, trainLM, type TrainLog, type TrainOptions, type TrainPoint } from "../quant/train.js";
 import { checkLongRunFlags, startLongRun, type LongRunFlags } from "./longrun.js";
 
 
 /** The flags of `train-lm`: the trainer's options (same names) plus the output folder. */
-interface TrainLmFlags extends LongRunFlags, Pick<TrainOptions, "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
+interface TrainLmFlags extends LongRunFlags, Pick<TrainOptions, "arch" | "kvHeads" | "ffn" | "layers" | "d" | "heads" | "ctx" | "batch" | "lr" | "warmup" | "timeBudget" | "steps" | "seed" | "evalEvery"> {
   out: string;
   quiet?: boolean;
   force?: boolean;
@@ -30,16 +33,16 @@ interface TrainLmFlags extends LongRunFlags, Pick<TrainOptions, "layers" | "d" |
 function modelReadme(dir: string, log: TrainLog): string {
   const c = log.config;
   const o = log.options;
-  const flags = ["layers", "d", "heads", "ctx", "batch", "lr", "warmup", "timeBudget", "steps", "seed"]
+  const flags = ["arch", "kvHeads", "ffn", "layers", "d", "heads", "ctx", "batch", "lr", "warmup", "timeBudget", "steps", "seed"]
     .filter((k) => o[k] !== undefined && o[k] !== null)
     .map((k) => `--${k.replace(/[A-Z]/g, (ch) => "-" + ch.toLowerCase())} ${String(o[k])}`)
     .join(" ");
   return [
-    `# ${path.basename(dir)}: a byte-level GPT-2-layout LM trained on IMDb review text`,
+    `# ${path.basename(dir)}: a byte-level ${isLlamaConfig(c) ? "Llama" : "GPT-2"}-layout LM trained on IMDb review text`,
     "",
-    "Written by `bilevel train-lm` together with config.json, model.safetensors and train-log.json (one set).",
+    `Written by \`bilevel train-lm\` together with config.json, model.safetensors, ${isLlamaConfig(c) ? "tokenizer.json (byte-level: id = UTF-8 byte), " : ""}train-log.json (one set).`,
     "",
-    `- Size: ${c.nLayer} blocks, d ${c.nEmbd}, ${c.nHead} heads, context ${c.nPositions}; ${log.params} parameters (float32).`,
+    `- Size: ${c.nLayer} blocks, d ${modelWidth(c)}, ${c.nHead} heads${isLlamaConfig(c) ? ` (${c.nKvHead} key-value heads), SwiGLU ${c.intermediateSize}` : ""}, context ${maxContext(c)}; ${log.params} parameters (float32).`,
     `- Trained with: \`bilevel train-lm --out ${dir} ${flags}\``,
     `- ${log.steps} steps in ${log.seconds} s (${log.msPerStep} ms/step, ${log.tokensPerSecond} bytes/s), ${log.engine}.`,
     `- Result: held-out loss ${log.finalValLoss} nats/byte (perplexity ${log.finalValPerplexity}) on ${log.valTokens} held-out bytes;` +
@@ -91,6 +94,7 @@ export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
       "--out",
       async (tmp) => {
         await saveModel(tmp, config, weights);
+        if (isLlamaConfig(config)) writeByteTokenizer(tmp);
         writeFileAtomic(path.join(tmp, "train-log.json"), JSON.stringify(log, null, 2) + "\n");
         writeFileAtomic(path.join(tmp, "README.md"), modelReadme(outFlag, log));
       },
@@ -110,12 +114,47 @@ export async function trainLmCommand(f: TrainLmFlags): Promise<number> {
   return 0;
 }
 
-/** Register `train-lm` on the CLI program; `setCode` receives the exit code. */
+/** The flags of `lm perplexity`. */
+interface PerplexityFlags {
+  model: string;
+  text?: string;
+  ids?: string;
+  ctx?: number;
+  json?: string;
+  quiet?: boolean;
+}
+
+/** Run `lm perplexity`: mean next-token NLL over non-overlapping windows of --ctx tokens; resolves to the exit code. */
+export async function lmPerplexityCommand(f: PerplexityFlags): Promise<number> {
+  if (!fs.existsSync(f.model) || !fs.statSync(f.model).isDirectory()) throw new BilevelInputError(`--model ${f.model}: not a directory`);
+  const config = readConfig(f.model);
+  const ids = tokensFromFlags(f.model, config.vocabSize, f);
+  if (ids.length < 2) throw new BilevelInputError(`${f.ids !== undefined ? "--ids" : "--text"}: ${ids.length} token(s), need at least 2`);
+  if (f.ctx !== undefined && f.ctx > maxContext(config)) throw new BilevelInputError(`--ctx: ${f.ctx} exceeds the model's context (max_position_embeddings ${maxContext(config)})`);
+  if (f.json !== undefined) probeWritable(f.json, "--json");
+  await initEngine({ dtype: "float32" });
+  const { weights } = loadModel(f.model);
+  let r: Awaited<ReturnType<typeof sequenceNll>>;
+  try {
+    r = await sequenceNll(config, weights, ids, { ctx: f.ctx });
+  } finally {
+    disposeWeights(weights);
+  }
+  const rec = { model: f.model, tokens: r.tokens, nll: r.nll, perplexity: r.perplexity, ctx: r.ctx, windows: r.windows };
+  if (f.json !== undefined) writeFileAtomic(f.json, JSON.stringify(rec, null, 2) + "\n", "--json");
+  if (!f.quiet) process.stdout.write(`${f.model}: ${r.tokens} predicted tokens in ${r.windows} window(s) of ${r.ctx}; nll ${r.nll.toFixed(6)} nats/token, perplexity ${r.perplexity.toFixed(6)}\n`);
+  return 0;
+}
+
+/** Register `train-lm` and `lm perplexity` on the CLI program; `setCode` receives the exit code. */
 export function registerLmCommands(program: Command, setCode: (code: number) => void): void {
   program
     .command("train-lm")
     .description("train a small byte-level GPT-2-layout LM on the IMDb review text and save it (safetensors)")
     .requiredOption("--out <DIR>", "output directory (config.json, model.safetensors, train-log.json)")
+    .addOption(new Option("--arch <A>", "layout: gpt2 (learned positions, LayerNorm, GELU) or llama (RoPE, RMSNorm, SwiGLU, GQA)").choices(["gpt2", "llama"]))
+    .option("--kv-heads <N>", "llama: key-value heads (default --heads)", intArg("kv-heads", 1))
+    .option("--ffn <N>", "llama: SwiGLU width (default 8d/3 rounded up to 32)", intArg("ffn", 1))
     .option("--layers <N>", "transformer blocks (default 8)", intArg("layers", 1))
     .option("--d <N>", "embedding width (default 128)", intArg("d", 1))
     .option("--heads <N>", "attention heads (default 4)", intArg("heads", 1))
@@ -135,5 +174,17 @@ export function registerLmCommands(program: Command, setCode: (code: number) => 
     .option("--log <FILE.jsonl>", "one JSON object per step (step, seconds, lr, trainLoss, valLoss), flushed")
     .action(async (f: TrainLmFlags) => {
       setCode(await trainLmCommand(f));
+    });
+  const lm = program.command("lm").description("language-model utilities (GPT-2-layout and Llama-family folders)");
+  lm.command("perplexity")
+    .description("mean next-token NLL and perplexity of a text or token-id file under a model folder")
+    .requiredOption("--model <DIR>", "model folder (config.json + model.safetensors or shards)")
+    .option("--text <FILE>", "UTF-8 text, tokenized by the folder's tokenizer.json (byte-level for vocab 256 without one)")
+    .option("--ids <FILE.json>", "a JSON array of token ids (no tokenizer needed)")
+    .option("--ctx <N>", "window length (default: the whole sequence when it fits, else the model's context)", intArg("--ctx", 2))
+    .option("--json <OUT>", "write { model, tokens, nll, perplexity, ctx, windows } to OUT")
+    .option("--quiet", "no output on stdout")
+    .action(async (f: PerplexityFlags) => {
+      setCode(await lmPerplexityCommand(f));
     });
 }

@@ -13,15 +13,10 @@
  *         q_i = quant(W[i, :]);  e = (W[i, :] - deq(q_i)) / U[i, i]
  *         W[k, :] -= U[i, k] * e   for k > i
  *
- * This is the paper's Algorithm 1 with the Cholesky reformulation (Section 3, "Step 3"); the lazy block
- * updates (Step 2) only change speed, not results, and are omitted. Rows whose input is never active
- * (H_ii = 0) are set to 0 and given H_ii = 1, as in the reference implementation. Linear algebra runs on
- * the host in float64 (the matrices here are at most a few thousand wide). Quantizer and packing are
- * those of `quantize.ts`, so a GPTQ result is an ordinary `QuantizedTensor`.
- *
- * Inputs are those of the full-precision model (all layers' Hessians from one calibration forward pass);
- * the reference code's sequential variant, which feeds each block the outputs of the already quantized
- * blocks, is not implemented.
+ * The paper's Algorithm 1 with the Cholesky reformulation (Section 3, "Step 3"); the lazy block updates
+ * (Step 2) only change speed and are omitted. Rows never active (H_ii = 0) are set to 0 with H_ii = 1,
+ * as in the reference code. Host float64 linear algebra; quantizer and packing of `quantize.ts`. Inputs
+ * are the full-precision model's (not the sequential variant): see docs/quantization.md.
  */
 import { BilevelInputError } from "../errors.js";
 import { np, type Arr, toFloat64 } from "../engine/index.js";

@@ -11,3 +11,5 @@ export * from "./sweep.js";
 export * from "./model.js";
 export * from "./safetensors.js";
 export * from "./text.js";
+export * from "./llama.js";
+export * from "./tokenizer.js";

@@ -13,14 +13,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { array, np, type Arr } from "../engine/index.js";
 import { BilevelInputError, printable } from "../errors.js";
-import { configFromJson, configToJson, forward, linearNames, weightShapes, type GPT2Config, type GPT2Weights } from "./model.js";
+import { configFromJson, configToJson, forward, linearLayout, linearNames, maxContext, weightShapes, type ModelConfig as GPT2Config, type GPT2Weights } from "./model.js";
 import { f32Tensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import { dequantize, packedBytes, quantizeRTN, quantizedBytes, checkBits, checkGroupSize, type QuantizedTensor } from "./quantize.js";
 import { quantizeGPTQ } from "./gptq.js";
+import { quantizeHQQ } from "./hqq.js";
 import { limFromHiddenArrays, zdOf } from "./scores.js";
 
-export type QuantizerName = "rtn" | "gptq";
-export const QUANTIZERS: QuantizerName[] = ["rtn", "gptq"];
+export type QuantizerName = "rtn" | "gptq" | "hqq";
+export const QUANTIZERS: QuantizerName[] = ["rtn", "gptq", "hqq"];
+
+/** Bits value of a pruned block (removed: the block becomes the identity, its tensors take no bytes). */
+export const PRUNED = 0;
 
 /** Cut a token stream into `nWin` windows of `ctx` tokens ([nWin, ctx] rows, row-major). */
 export function windows(tokens: ArrayLike<number>, ctx: number, maxWindows: number): { data: Int32Array; n: number } {
@@ -60,7 +64,7 @@ export async function hostTensor(w: GPT2Weights, name: string): Promise<Float64A
  * block, averaged over all calibration tokens (see scores.ts). Does not consume the weights.
  */
 export async function limScores(config: GPT2Config, weights: GPT2Weights, tokens: ArrayLike<number>, opts: CalibrationOptions = {}): Promise<number[]> {
-  const ctx = opts.ctx ?? Math.min(128, config.nPositions);
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
   const win = windows(tokens, ctx, opts.windows ?? 16);
   const sums = new Array<number>(config.nLayer).fill(0);
   let count = 0;
@@ -80,7 +84,7 @@ export async function zdScores(config: GPT2Config, weights: GPT2Weights): Promis
   const out: number[] = [];
   for (let i = 0; i < config.nLayer; i++) {
     const mats: Float64Array[] = [];
-    for (const n of linearNames(i)) mats.push(await hostTensor(weights, `${n}.weight`));
+    for (const n of linearNames(i, config)) mats.push(await hostTensor(weights, `${n}.weight`));
     out.push(zdOf(mats));
   }
   return out;
@@ -91,7 +95,7 @@ export async function zdScores(config: GPT2Config, weights: GPT2Weights): Promis
  * calibration tokens (n = all calibration tokens). Does not consume the weights.
  */
 export async function linearHessians(config: GPT2Config, weights: GPT2Weights, tokens: ArrayLike<number>, opts: CalibrationOptions = {}): Promise<Record<string, Float64Array>> {
-  const ctx = opts.ctx ?? Math.min(128, config.nPositions);
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
   const win = windows(tokens, ctx, opts.windows ?? 16);
   const acc: Record<string, Float64Array> = {};
   let n = 0;
@@ -131,23 +135,40 @@ export interface QuantizeModelOptions {
   percdamp?: number;
 }
 
-/** Quantize one linear layer's weight at `bits` (host; does not consume the weights). */
-export async function quantizeLinear(weights: GPT2Weights, name: string, bits: number, opts: QuantizeModelOptions): Promise<QuantizedTensor> {
+/** Transpose a row-major [r, c] host matrix. */
+export function transposeHost(a: ArrayLike<number>, r: number, c: number): Float64Array {
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j];
+  return out;
+}
+
+/**
+ * A linear layer's weight as a host [in, out] matrix (y = x W), whatever the stored layout (GPT-2
+ * Conv1D [in, out]; Llama nn.Linear [out, in] is transposed). Does not consume the weights.
+ */
+export async function linearWeightInOut(config: GPT2Config, weights: GPT2Weights, name: string): Promise<{ w: Float64Array; shape: [number, number] }> {
   const a = weights[`${name}.weight`];
   if (!a) throw new BilevelInputError(`weights: missing tensor ${name}.weight`);
-  const shape = a.shape as [number, number];
+  const [r, c] = a.shape;
   const w = await hostTensor(weights, `${name}.weight`);
+  return linearLayout(config) === "in-out" ? { w, shape: [r, c] } : { w: transposeHost(w, r, c), shape: [c, r] };
+}
+
+/** Quantize one linear layer's weight (as [in, out]) at `bits` (host; does not consume the weights). */
+export async function quantizeLinear(config: GPT2Config, weights: GPT2Weights, name: string, bits: number, opts: QuantizeModelOptions): Promise<QuantizedTensor> {
+  const { w, shape } = await linearWeightInOut(config, weights, name);
   const groupSize = opts.groupSize ?? 32;
   if ((opts.quantizer ?? "rtn") === "gptq") {
     const h = opts.hessians?.[name];
     if (!h) throw new BilevelInputError(`gptq: no calibration Hessian for ${name}`);
     return quantizeGPTQ(w, shape, h, bits, groupSize, { percdamp: opts.percdamp }).q;
   }
+  if (opts.quantizer === "hqq") return quantizeHQQ(w, shape, bits, groupSize);
   return quantizeRTN(w, shape, bits, groupSize);
 }
 
 /**
- * Quantize every block's linear weights at `bits[i]`. `cache` (optional) memoizes packed matrices by
+ * Quantize every block's linear weights at `bits[i]` (PRUNED = 0: the block is removed, nothing packed). `cache` (optional) memoizes packed matrices by
  * `name@bits`: RTN and (non-sequential) GPTQ quantize each matrix independently of the others, so a
  * sweep over assignments reuses them.
  */
@@ -159,17 +180,18 @@ export async function quantizeModel(
   cache?: Map<string, QuantizedTensor>,
 ): Promise<QuantizedModel> {
   if (bits.length !== config.nLayer) throw new BilevelInputError(`bits: ${bits.length} values for ${config.nLayer} layers`);
-  bits.forEach((b) => checkBits(b));
+  bits.forEach((b) => b === PRUNED || checkBits(b));
   const groupSize = opts.groupSize ?? 32;
   checkGroupSize(groupSize);
   const quantizer = opts.quantizer ?? "rtn";
   const packed: Record<string, QuantizedTensor> = {};
   for (let i = 0; i < config.nLayer; i++) {
-    for (const name of linearNames(i)) {
+    if (bits[i] === PRUNED) continue;
+    for (const name of linearNames(i, config)) {
       const key = `${name}@${bits[i]}`;
       let q = cache?.get(key);
       if (!q) {
-        q = await quantizeLinear(weights, name, bits[i], { ...opts, groupSize, quantizer });
+        q = await quantizeLinear(config, weights, name, bits[i], { ...opts, groupSize, quantizer });
         cache?.set(key, q);
       }
       packed[name] = q;
@@ -194,24 +216,47 @@ export function floatModelBytes(config: GPT2Config): number {
   return weightShapes(config).reduce((s, [, shape]) => s + 4 * shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Size in bytes of a quantized model: packed linear weights (codes + scales + zeros) + everything else at float32. */
+/** The blocks a bit assignment removes (bits PRUNED), for `ForwardOptions.skipBlocks`. */
+export const prunedBlocks = (bits: number[]): Set<number> => new Set(bits.flatMap((b, i) => (b === PRUNED ? [i] : [])));
+
+/** Block index of every tensor that belongs to a block (`h.{i}.` / `model.layers.{i}.`). */
+export function blockOf(name: string): number | undefined {
+  const m = /^(?:h|model\.layers)\.(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Size in bytes of a quantized model: packed linear weights (codes + scales + zeros) + everything else at float32 (pruned blocks: nothing). */
 export function quantizedModelBytes(qm: QuantizedModel): number {
   let s = 0;
   for (const [name, shape] of weightShapes(qm.config)) {
+    const b = blockOf(name);
+    if (b !== undefined && qm.bits[b] === PRUNED) continue;
     const lin = name.endsWith(".weight") ? qm.packed[name.slice(0, -".weight".length)] : undefined;
     s += lin ? quantizedBytes(lin) : 4 * shape.reduce((a, b) => a * b, 1);
   }
   return s;
 }
 
-/** Same without quantizing: size of a model with block bits `bits`. */
-export function modelBytesAt(config: GPT2Config, bits: number[], groupSize: number): number {
+/** Same without quantizing: size of a model with block bits `bits` (PRUNED blocks take nothing). */
+export function modelBytesAt(config: GPT2Config, bits: number[], groupSize: number, quantizer: QuantizerName = "rtn"): number {
+  const layerOf = linearLayerIndex(config);
+  const inOut = linearLayout(config) === "in-out";
   let s = 0;
   for (const [name, shape] of weightShapes(config)) {
-    const m = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/.exec(name);
-    s += m ? packedBytes(shape as [number, number], bits[Number(m[1])], groupSize) : 4 * shape.reduce((a, b) => a * b, 1);
+    const b = blockOf(name);
+    if (b !== undefined && bits[b] === PRUNED) continue;
+    const i = layerOf.get(name);
+    const io: [number, number] = inOut ? [shape[0], shape[1]] : [shape[1], shape[0]];
+    s += i !== undefined ? packedBytes(io, bits[i], groupSize, quantizer === "hqq") : 4 * shape.reduce((a, b) => a * b, 1);
   }
   return s;
+}
+
+/** Block index of each quantized linear weight tensor name (`${linear}.weight` -> block). */
+export function linearLayerIndex(config: GPT2Config): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < config.nLayer; i++) for (const n of linearNames(i, config)) m.set(`${n}.weight`, i);
+  return m;
 }
 
 /** Number of quantized weights and their bytes in a quantized model (effective bits per quantized weight incl. scales/zeros). */
@@ -243,7 +288,7 @@ export async function saveQuantized(dir: string, qm: QuantizedModel, weights: GP
       shapes[base] = lin.shape;
       tensors.set(`${base}.qweight`, { dtype: "U8", shape: [lin.codes.length], bytes: lin.codes });
       tensors.set(`${base}.scales`, f32Tensor(lin.scales, [ng, lin.shape[1]]));
-      tensors.set(`${base}.zeros`, { dtype: "U8", shape: [ng, lin.shape[1]], bytes: lin.zeros });
+      tensors.set(`${base}.zeros`, lin.zerosF32 ? f32Tensor(lin.zerosF32, [ng, lin.shape[1]]) : { dtype: "U8", shape: [ng, lin.shape[1]], bytes: lin.zeros });
     } else {
       tensors.set(name, f32Tensor(await hostTensor(weights, name), shape));
     }
@@ -281,6 +326,7 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
   if (meta.format !== "bilevel-packed-v1" || !meta.shapes || !meta.bits || !meta.groupSize) throw new BilevelInputError(`${file}: unknown quantization format ${String(meta.format)}`);
   const packed: Record<string, QuantizedTensor> = {};
   const weights: GPT2Weights = {};
+  const layerOf = linearLayerIndex(config);
   const get = (n: string): SafeTensor => {
     const t = st.tensors.get(n);
     if (!t) throw new BilevelInputError(`${file}: missing tensor ${n}`);
@@ -291,17 +337,19 @@ export function loadQuantized(dir: string): { config: GPT2Config; qm: QuantizedM
       const base = name.slice(0, -".weight".length);
       const qshape = name.endsWith(".weight") ? meta.shapes[base] : undefined;
       if (qshape) {
-        const layer = Number(/^h\.(\d+)\./.exec(base)![1]);
+        const layer = layerOf.get(name)!;
         const q: QuantizedTensor = {
           shape: [qshape[0], qshape[1]],
           bits: meta.bits[layer],
           groupSize: meta.groupSize,
           codes: Uint8Array.from(get(`${base}.qweight`).bytes),
           scales: Float32Array.from(tensorToFloat64(get(`${base}.scales`))),
-          zeros: Uint8Array.from(get(`${base}.zeros`).bytes),
+          ...(get(`${base}.zeros`).dtype === "F32"
+            ? { zeros: new Uint8Array(0), zerosF32: Float32Array.from(tensorToFloat64(get(`${base}.zeros`))) }
+            : { zeros: Uint8Array.from(get(`${base}.zeros`).bytes) }),
         };
         packed[base] = q;
-        weights[name] = array(dequantize(q), shape);
+        weights[name] = array(linearLayout(config) === "in-out" ? dequantize(q) : transposeHost(dequantize(q), q.shape[0], q.shape[1]), shape);
       } else {
         weights[name] = array(tensorToFloat64(get(name)), shape);
       }

@@ -33,6 +33,8 @@ export interface QuantizedTensor {
   scales: Float32Array;
   /** One zero point per (group, output column), in [0, 2^bits - 1]. */
   zeros: Uint8Array;
+  /** Float zero points (HQQ), used instead of `zeros` when present; stored as float32. */
+  zerosF32?: Float32Array;
 }
 
 export const MIN_BITS = 2;
@@ -180,21 +182,21 @@ export function dequantize(q: QuantizedTensor): Float64Array {
     const g = Math.floor(i / q.groupSize);
     for (let j = 0; j < cols; j++) {
       const k = g * cols + j;
-      out[i * cols + j] = (codes[i * cols + j] - q.zeros[k]) * q.scales[k];
+      out[i * cols + j] = (codes[i * cols + j] - (q.zerosF32 ? q.zerosF32[k] : q.zeros[k])) * q.scales[k];
     }
   }
   return out;
 }
 
-/** Bytes of a packed matrix: codes + float32 scales + one-byte zero points. */
+/** Bytes of a packed matrix: codes + float32 scales + zero points (one byte each, or float32 for HQQ). */
 export function quantizedBytes(q: QuantizedTensor): number {
-  return q.codes.length + 4 * q.scales.length + q.zeros.length;
+  return q.codes.length + 4 * q.scales.length + (q.zerosF32 ? 4 * q.zerosF32.length : q.zeros.length);
 }
 
-/** Bytes a quantized [in, out] matrix would take at `bits` (without quantizing it). */
-export function packedBytes(shape: [number, number], bits: number, groupSize: number): number {
+/** Bytes a quantized [in, out] matrix would take at `bits` (without quantizing it); `floatZeros` for HQQ. */
+export function packedBytes(shape: [number, number], bits: number, groupSize: number, floatZeros = false): number {
   const [rows, cols] = shape;
-  return Math.ceil((rows * cols * bits) / 8) + 5 * numGroups(rows, groupSize) * cols;
+  return Math.ceil((rows * cols * bits) / 8) + (floatZeros ? 8 : 5) * numGroups(rows, groupSize) * cols;
 }
 
 /** Serialize a packed matrix to one byte buffer: a 20-byte header (magic, bits, groupSize, in, out) then codes, scales, zeros. */

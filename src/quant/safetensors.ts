@@ -264,3 +264,74 @@ export function f32Tensor(values: ArrayLike<number>, shape: number[]): SafeTenso
   for (let i = 0; i < n; i++) dv.setFloat32(4 * i, values[i], true);
   return { dtype: "F32", shape: [...shape], bytes };
 }
+
+/** float64 -> bfloat16 bits (via float32, round to nearest even). */
+export function toBf16Bits(v: number): number {
+  const dv = new DataView(new ArrayBuffer(4));
+  dv.setFloat32(0, v, true);
+  const u = dv.getUint32(0, true);
+  if ((u & 0x7f800000) === 0x7f800000 && u & 0x7fffff) return 0x7fc0; // NaN
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** float64 -> IEEE half bits (round to nearest even; overflow -> infinity, subnormals kept). */
+export function toF16Bits(v: number): number {
+  if (Number.isNaN(v)) return 0x7e00;
+  const s = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (a >= 65520) return s | 0x7c00;
+  if (a < 2 ** -14) return s | Math.round(a / 2 ** -24); // subnormal (Math.round: ties away; exact ties are rare)
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  let m = a / 2 ** e - 1; // [0, 1)
+  let mi = m * 1024;
+  const fl = Math.floor(mi);
+  const r = mi - fl;
+  mi = r > 0.5 || (r === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
+  if (mi === 1024) {
+    mi = 0;
+    e++;
+  }
+  m = mi;
+  if (e + 15 >= 31) return s | 0x7c00;
+  return s | ((e + 15) << 10) | m;
+}
+
+/** A tensor of `values` stored as F32, F16 or BF16 (little-endian). */
+export function floatTensor(values: ArrayLike<number>, shape: number[], dtype: "F32" | "F16" | "BF16" = "F32"): SafeTensor {
+  if (dtype === "F32") return f32Tensor(values, shape);
+  const n = shape.reduce((a, s) => a * s, 1);
+  if (values.length !== n) throw new Error(`floatTensor: ${values.length} values for shape [${shape}]`);
+  const bytes = new Uint8Array(2 * n);
+  const dv = new DataView(bytes.buffer);
+  const enc = dtype === "BF16" ? toBf16Bits : toF16Bits;
+  for (let i = 0; i < n; i++) dv.setUint16(2 * i, enc(values[i]), true);
+  return { dtype, shape: [...shape], bytes };
+}
+
+/**
+ * Index and value of the first non-finite element of a float tensor, read from its raw bytes without
+ * decoding the rest (exponent bits all ones), or null when every element is finite.
+ */
+export function firstNonFinite(t: SafeTensor): { index: number; value: number } | null {
+  const n = t.shape.reduce((a, s) => a * s, 1);
+  const dv = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+  const hit = (i: number) => ({ index: i, value: tensorToFloat64({ dtype: t.dtype, shape: [1], bytes: t.bytes.subarray(i * BYTES[t.dtype], (i + 1) * BYTES[t.dtype]) })[0] });
+  switch (t.dtype) {
+    case "F32":
+      for (let i = 0; i < n; i++) if ((dv.getUint32(4 * i, true) & 0x7f800000) === 0x7f800000) return hit(i);
+      return null;
+    case "BF16":
+      for (let i = 0; i < n; i++) if ((dv.getUint16(2 * i, true) & 0x7f80) === 0x7f80) return hit(i);
+      return null;
+    case "F16":
+      for (let i = 0; i < n; i++) if ((dv.getUint16(2 * i, true) & 0x7c00) === 0x7c00) return hit(i);
+      return null;
+    case "F64":
+      for (let i = 0; i < n; i++) if (!Number.isFinite(dv.getFloat64(8 * i, true))) return hit(i);
+      return null;
+    default:
+      return null;
+  }
+}

@@ -3,7 +3,8 @@
  * ordering of the blocks (lim, zd, reverse-lim, and `randomSeeds` random permutations), demote
  * k = 0 .. nLayer blocks from bitsHigh to bitsLow in that order and measure held-out perplexity; the
  * curve perplexity vs fraction of blocks demoted shows how long each ordering keeps the model close to
- * the unquantized one.
+ * the unquantized one. `pruneComparison` instead removes the k least important blocks (identity) or
+ * quantizes them to 2 / 3 bits, and compares the curves at equal packed size.
  *
  * Summary figure per curve: `keepFraction`, the largest k / nLayer such that every point with at most k
  * demoted blocks has perplexity <= (1 + tolerance) * unquantized perplexity (tolerance 0.1 = "within 10%");
@@ -11,18 +12,13 @@
  * seeds' keepFractions, and the keepFraction of the mean curve.
  *
  * Cost: each distinct assignment is evaluated once (k = 0 and k = nLayer are shared by all orderings),
- * and each matrix is quantized once per bit width (RTN and the non-sequential GPTQ quantize matrices
- * independently), so the sweep costs about 2 + (nLayer - 1) * nOrderings perplexity evaluations.
- *
- * Measured (bench/results/quant-sweep.*; models/imdb-byte, 8 blocks, d 128; RTN 4 -> 2 bits, group 128;
- * 32,768 held-out bytes; 11 min on 2 shared cores): unquantized perplexity 6.658, all blocks at 4 bits
- * 6.681, all at 2 bits 7.779 (+16.8%). Within 10%: LIM up to 7 of 8 blocks demoted (87.5%), the 5 random
- * orderings 37.5 / 37.5 / 75 / 37.5 / 37.5% (mean 45%; their mean curve 50%), ZD 37.5%, reverse-LIM 37.5%.
- * With group 32 even all blocks at 2 bits stay within 10% (+8.3%), so every ordering reaches 100% there.
+ * and each matrix is quantized once per bit width (RTN, HQQ and the non-sequential GPTQ quantize
+ * matrices independently), so the sweep costs about 2 + (nLayer - 1) * nOrderings perplexity
+ * evaluations. Measurements: docs/quantization.md and bench/results/quant-sweep.*, quant-llama/.
  */
 import type { PlotSpec } from "../report/plots.js";
 import { BilevelInputError } from "../errors.js";
-import { perplexity, type GPT2Config, type GPT2Weights } from "./model.js";
+import { maxContext, perplexity, type ModelConfig as GPT2Config, type GPT2Weights } from "./model.js";
 import { allocate, type Order, type LayerScores } from "./allocate.js";
 import type { QuantizedTensor } from "./quantize.js";
 import {
@@ -33,6 +29,8 @@ import {
   limScores,
   quantizeModel,
   quantizedModelBytes,
+  prunedBlocks,
+  PRUNED,
   zdScores,
   type QuantizerName,
   type CalibrationOptions,
@@ -132,7 +130,7 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
   const quantizer = opts.quantizer ?? "rtn";
   const groupSize = opts.groupSize ?? 32;
   const tolerance = opts.tolerance ?? 0.1;
-  const ctx = opts.ctx ?? Math.min(128, config.nPositions);
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
   const batch = opts.batch ?? 8;
   if (orders.length === 0) throw new BilevelInputError("orders: expected at least one ordering");
   const log = opts.onProgress ?? (() => {});
@@ -143,8 +141,8 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
   log(`scores: lim [${lim.map((v) => v.toFixed(3)).join(", ")}] zd [${zd.map((v) => v.toFixed(4)).join(", ")}]`);
   const hessians = quantizer === "gptq" ? await linearHessians(config, weights, opts.calibTokens, calib) : undefined;
 
-  const evalPpl = (linearWeights?: Record<string, import("../engine/index.js").Arr>) =>
-    perplexity(config, weights, opts.evalTokens, { ctx, batch, ...(linearWeights ? { linearWeights } : {}) });
+  const evalPpl = (linearWeights?: Record<string, import("../engine/index.js").Arr>, skipBlocks?: Set<number>) =>
+    perplexity(config, weights, opts.evalTokens, { ctx, batch, ...(linearWeights ? { linearWeights } : {}), ...(skipBlocks?.size ? { skipBlocks } : {}) });
   const basePerplexity = await evalPpl();
   log(`unquantized perplexity ${basePerplexity.toFixed(4)}`);
 
@@ -157,7 +155,7 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
       const qm = await quantizeModel(config, weights, bits, { quantizer, groupSize, hessians }, qcache);
       const lw = dequantizedWeights(qm);
       try {
-        r = { perplexity: await evalPpl(lw), bytes: quantizedModelBytes(qm) };
+        r = { perplexity: await evalPpl(lw, prunedBlocks(bits)), bytes: quantizedModelBytes(qm) };
       } finally {
         disposeAll(lw);
       }
@@ -230,6 +228,151 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
       },
     },
     seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Options of `pruneComparison`. */
+export interface PruneCompareOptions {
+  bitsHigh: number;
+  /** Low bit widths to quantize the affected blocks to (default [2, 3]). */
+  lows?: number[];
+  /** Ordering that picks the affected blocks (default lim). */
+  order?: Order;
+  seed?: number;
+  quantizer?: QuantizerName;
+  groupSize?: number;
+  evalTokens: ArrayLike<number>;
+  calibTokens: ArrayLike<number>;
+  ctx?: number;
+  batch?: number;
+  calibration?: CalibrationOptions;
+  scores?: LayerScores;
+  onProgress?: (msg: string) => void;
+}
+
+/** One curve of `pruneComparison`: the k least important blocks pruned, or quantized to `bits`. */
+export interface PruneCurve {
+  kind: "prune" | "quantize";
+  bits: number | null;
+  points: SweepPoint[];
+}
+
+export interface PruneCompareResult {
+  config: GPT2Config;
+  order: Order;
+  bitsHigh: number;
+  lows: number[];
+  quantizer: QuantizerName;
+  groupSize: number;
+  evalTokens: number;
+  ctx: number;
+  basePerplexity: number;
+  baseBytes: number;
+  ranking: number[];
+  curves: PruneCurve[];
+  /** At each pruning point's packed bytes: the perplexity of each quantization curve at the same bytes (linear in bytes between its points; null outside its range). */
+  equalSize: { pruned: number; bytes: number; prune: number; quantized: Record<string, number | null> }[];
+  seconds: number;
+}
+
+/** Perplexity of a curve at `bytes` (linear between the two points around it), null outside the curve's range. */
+export function atBytes(points: { bytes: number; perplexity: number }[], bytes: number): number | null {
+  for (let k = 0; k + 1 < points.length; k++) {
+    const [a, b] = [points[k], points[k + 1]];
+    const [lo, hi] = a.bytes <= b.bytes ? [a, b] : [b, a];
+    if (bytes >= lo.bytes && bytes <= hi.bytes) return hi.bytes === lo.bytes ? lo.perplexity : lo.perplexity + ((bytes - lo.bytes) / (hi.bytes - lo.bytes)) * (hi.perplexity - lo.perplexity);
+  }
+  return null;
+}
+
+/**
+ * Pruning against quantizing (the paper's Section 5 comparison): with the blocks ranked by `order`, for
+ * k = 0 .. nLayer remove the k least important blocks (identity; the rest at bitsHigh), or quantize
+ * them to each of `lows` bits; every point reports perplexity, average bits and packed bytes, and
+ * `equalSize` compares the curves at the pruning points' sizes. Does not consume the weights.
+ */
+export async function pruneComparison(config: GPT2Config, weights: GPT2Weights, opts: PruneCompareOptions): Promise<PruneCompareResult> {
+  const t0 = performance.now();
+  const L = config.nLayer;
+  const lows = opts.lows ?? [2, 3];
+  const order = opts.order ?? "lim";
+  const quantizer = opts.quantizer ?? "rtn";
+  const groupSize = opts.groupSize ?? 32;
+  const ctx = opts.ctx ?? Math.min(128, maxContext(config));
+  const batch = opts.batch ?? 8;
+  const log = opts.onProgress ?? (() => {});
+  for (const b of lows) if (!(b < opts.bitsHigh)) throw new BilevelInputError(`lows: ${b} bits is not below bits-high ${opts.bitsHigh}`);
+  const calib = { ctx, batch, ...opts.calibration };
+  const lim = opts.scores?.lim ?? (order === "lim" || order === "reverse-lim" ? await limScores(config, weights, opts.calibTokens, calib) : undefined);
+  const zd = opts.scores?.zd ?? (order === "zd" ? await zdScores(config, weights) : undefined);
+  const hessians = quantizer === "gptq" ? await linearHessians(config, weights, opts.calibTokens, calib) : undefined;
+  const basePerplexity = await perplexity(config, weights, opts.evalTokens, { ctx, batch });
+  const qcache = new Map<string, QuantizedTensor>();
+  const pplCache = new Map<string, { perplexity: number; bytes: number }>();
+  const evalBits = async (bits: number[]) => {
+    const key = bits.join(",");
+    let r = pplCache.get(key);
+    if (!r) {
+      const qm = await quantizeModel(config, weights, bits, { quantizer, groupSize, hessians }, qcache);
+      const lw = dequantizedWeights(qm);
+      const skip = prunedBlocks(bits);
+      try {
+        r = { perplexity: await perplexity(config, weights, opts.evalTokens, { ctx, batch, linearWeights: lw, ...(skip.size ? { skipBlocks: skip } : {}) }), bytes: quantizedModelBytes(qm) };
+      } finally {
+        disposeAll(lw);
+      }
+      pplCache.set(key, r);
+    }
+    return r;
+  };
+  const rank = allocate({ nLayers: L, bitsHigh: opts.bitsHigh, bitsLow: lows[0], order, seed: opts.seed, demoteCount: 0, scores: { lim, zd } }).ranking;
+  const curves: PruneCurve[] = [];
+  for (const low of [PRUNED, ...lows]) {
+    const points: SweepPoint[] = [];
+    for (let k = 0; k <= L; k++) {
+      const bits = new Array<number>(L).fill(opts.bitsHigh);
+      for (const i of rank.slice(L - k)) bits[i] = low;
+      const r = await evalBits(bits);
+      const avgBits = bits.reduce((a, b) => a + b, 0) / L;
+      points.push({ demoted: k, fraction: k / L, avgBits, bits, perplexity: r.perplexity, relChange: r.perplexity / basePerplexity - 1, bytes: r.bytes });
+      log(`${low === PRUNED ? "prune" : `${low}-bit`}: ${k}/${L} blocks, ${r.bytes} bytes, perplexity ${r.perplexity.toFixed(4)}`);
+    }
+    curves.push({ kind: low === PRUNED ? "prune" : "quantize", bits: low === PRUNED ? null : low, points });
+  }
+  const prune = curves[0].points;
+  const equalSize = prune.map((p) => ({
+    pruned: p.demoted,
+    bytes: p.bytes,
+    prune: p.perplexity,
+    quantized: Object.fromEntries(curves.slice(1).map((c) => [`${c.bits}-bit`, atBytes(c.points, p.bytes)])),
+  }));
+  return {
+    config,
+    order,
+    bitsHigh: opts.bitsHigh,
+    lows,
+    quantizer,
+    groupSize,
+    evalTokens: opts.evalTokens.length,
+    ctx,
+    basePerplexity,
+    baseBytes: floatModelBytes(config),
+    ranking: rank,
+    curves,
+    equalSize,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Vega-lite spec: perplexity vs packed bytes for pruning and each quantization curve. */
+export function prunePlotSpec(r: PruneCompareResult): PlotSpec {
+  const values = r.curves.flatMap((c) => c.points.map((p) => ({ curve: c.kind === "prune" ? "prune" : `${r.bitsHigh}/${c.bits} bits`, megabytes: p.bytes / 1e6, perplexity: p.perplexity })));
+  return {
+    width: 460,
+    height: 280,
+    title: { text: `pruning vs quantizing the least important blocks (${r.order} order, ${r.quantizer}, group ${r.groupSize})`, subtitle: `${r.config.nLayer} blocks; unquantized perplexity ${r.basePerplexity.toFixed(3)}` },
+    layer: [{ data: { values }, mark: { type: "line", point: true, strokeWidth: 2 }, encoding: { x: { field: "megabytes", type: "quantitative", title: "packed size (MB)" }, y: { field: "perplexity", type: "quantitative", scale: { type: "log" }, title: "held-out perplexity" }, color: { field: "curve", type: "nominal" } } }],
+    config: { font: "sans-serif", view: { stroke: "#ccc" }, background: "white" },
   };
 }
 

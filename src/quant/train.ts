@@ -23,11 +23,18 @@ import { jax, mulberry32, np, scalar, toNumber, type Arr, type Tree } from "../e
 import { BilevelInputError, BilevelRunError } from "../errors.js";
 import type { CheckpointStore } from "../run.js";
 import { checkIdentity, restoreTree, RunInterrupted, snapshotTree } from "../snapshot.js";
-import { initWeights, nll, perplexity, type GPT2Config, type GPT2Weights } from "./model.js";
+import { initWeights, isNormWeight, nll, perplexity, type ModelConfig as GPT2Config, type GPT2Weights } from "./model.js";
+import type { LlamaConfig } from "./llama.js";
 import { BYTE_VOCAB, heldOutTokens, trainTokens, unigramLoss } from "./text.js";
 
 /** Options of `trainLM`. */
 export interface TrainOptions {
+  /** Layout: "gpt2" (default; learned positions, LayerNorm, GELU) or "llama" (RoPE, RMSNorm, SwiGLU, GQA, tied head). */
+  arch?: "gpt2" | "llama";
+  /** Llama: key-value heads (default heads; must divide heads). */
+  kvHeads?: number;
+  /** Llama: SwiGLU hidden width (default 8d/3 rounded up to a multiple of 32). */
+  ffn?: number;
   layers?: number;
   /** Embedding width (default 128). */
   d?: number;
@@ -82,7 +89,7 @@ export interface TrainLog {
   engine: string;
 }
 
-const isMatrix = (name: string): boolean => name.endsWith(".weight") && !/ln_\d|ln_f/.test(name);
+const isMatrix = (name: string): boolean => name.endsWith(".weight") && !isNormWeight(name);
 
 /** Mean NLL over `windows` non-overlapping windows of ctx + 1 bytes of `tokens`, in batches. Does not consume the weights. */
 export async function meanNll(config: GPT2Config, weights: GPT2Weights, tokens: Uint8Array, ctx: number, windows: number, batch: number): Promise<{ loss: number; tokens: number }> {
@@ -107,7 +114,11 @@ export function trainStepBytes(c: { layers: number; d: number; heads: number; ct
 
 /** The options of `trainLM` with defaults, checked (one-line `BilevelInputError` naming the flag). */
 export function checkTrainOptions(o: TrainOptions = {}) {
+  if (o.arch !== undefined && o.arch !== "gpt2" && o.arch !== "llama") throw new BilevelInputError(`arch: expected gpt2 or llama, got '${String(o.arch)}'`);
   const r = {
+    arch: o.arch ?? "gpt2",
+    kvHeads: o.kvHeads ?? o.heads ?? 4,
+    ffn: o.ffn ?? 32 * Math.ceil((8 * (o.d ?? 128)) / 3 / 32),
     layers: o.layers ?? 8,
     d: o.d ?? 128,
     heads: o.heads ?? 4,
@@ -123,13 +134,15 @@ export function checkTrainOptions(o: TrainOptions = {}) {
     evalWindows: o.evalWindows ?? 32,
     finalEvalWindows: o.finalEvalWindows ?? 256,
   };
-  for (const k of ["layers", "d", "heads", "ctx", "batch", "warmup", "evalEvery", "evalWindows", "finalEvalWindows"] as const) {
+  for (const k of ["kvHeads", "ffn", "layers", "d", "heads", "ctx", "batch", "warmup", "evalEvery", "evalWindows", "finalEvalWindows"] as const) {
     const v = r[k];
     if (!Number.isSafeInteger(v) || v < (k === "warmup" ? 0 : 1)) throw new BilevelInputError(`${k}: expected a ${k === "warmup" ? "non-negative" : "positive"} integer, got ${v}`);
   }
   if (!(Number.isSafeInteger(r.steps) && r.steps >= 1) && r.steps !== Infinity) throw new BilevelInputError(`steps: expected a positive integer, got ${r.steps}`);
   if (!(Number.isSafeInteger(r.seed) && r.seed >= 0 && r.seed < 2 ** 32)) throw new BilevelInputError(`seed: expected an integer from 0 to ${2 ** 32 - 1}, got ${r.seed}`);
   if (r.d % r.heads !== 0) throw new BilevelInputError(`d: ${r.d} is not divisible by heads ${r.heads}`);
+  if (r.heads % r.kvHeads !== 0) throw new BilevelInputError(`kv-heads: ${r.kvHeads} does not divide heads ${r.heads}`);
+  if (r.arch === "llama" && (r.d / r.heads) % 2 !== 0) throw new BilevelInputError(`heads: head width d / heads = ${r.d / r.heads} must be even for the rotary embedding`);
   if (!(r.lr > 0 && Number.isFinite(r.lr))) throw new BilevelInputError(`lr: expected a positive number, got ${r.lr}`);
   if (!(r.weightDecay >= 0 && Number.isFinite(r.weightDecay))) throw new BilevelInputError(`weightDecay: expected a non-negative number, got ${r.weightDecay}`);
   if (!(r.timeBudget > 0)) throw new BilevelInputError(`time-budget: expected a positive number of seconds, got ${r.timeBudget}`);
@@ -147,8 +160,30 @@ export function checkTrainOptions(o: TrainOptions = {}) {
  * (owned by the caller) and the log.
  */
 export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Config; weights: GPT2Weights; log: TrainLog }> {
-  const { layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: maxSteps, seed, evalEvery, evalWindows, finalEvalWindows: finalWindows } = checkTrainOptions(o);
-  const config: GPT2Config = { vocabSize: BYTE_VOCAB, nPositions: ctx, nEmbd: d, nLayer: layers, nHead: heads, layerNormEpsilon: 1e-5 };
+  const { arch, kvHeads, ffn, layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: maxSteps, seed, evalEvery, evalWindows, finalEvalWindows: finalWindows } = checkTrainOptions(o);
+  const config: GPT2Config =
+    arch === "llama"
+      ? ({
+          arch: "llama",
+          modelType: "llama",
+          vocabSize: BYTE_VOCAB,
+          hiddenSize: d,
+          intermediateSize: ffn,
+          nLayer: layers,
+          nHead: heads,
+          nKvHead: kvHeads,
+          headDim: d / heads,
+          maxPositions: ctx,
+          rmsNormEps: 1e-5,
+          ropeTheta: 10000,
+          ropeScaling: null,
+          tieWordEmbeddings: true,
+          qkvBias: false,
+          oBias: false,
+          mlpBias: false,
+          slidingWindow: null,
+        } satisfies LlamaConfig)
+      : { vocabSize: BYTE_VOCAB, nPositions: ctx, nEmbd: d, nLayer: layers, nHead: heads, layerNormEpsilon: 1e-5 };
   const train = trainTokens();
   const val = heldOutTokens();
   const uni = unigramLoss(train, val);
@@ -193,7 +228,7 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
   const ckEvery = ck?.every ?? evalEvery;
   if (ck && !(Number.isInteger(ckEvery) && ckEvery >= 1)) throw new BilevelInputError(`checkpoint-every: expected a positive integer, got ${ck.every}`);
   const where = `checkpoint${ck?.store.name ? ` ${ck.store.name}` : ""}`;
-  const identity = { what: "train-lm", layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: o.steps ?? null, seed, evalEvery, evalWindows };
+  const identity = { what: "train-lm", ...(arch === "llama" ? { arch, kvHeads, ffn } : {}), layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: o.steps ?? null, seed, evalEvery, evalWindows };
   const saved = ck && ck.resume !== false ? await ck.store.load() : null;
   if (saved) {
     try {
@@ -280,7 +315,7 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
   const seconds = (performance.now() - t0) / 1000;
   const log: TrainLog = {
     config,
-    options: { layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: o.steps ?? null, seed, finalLr: lastLr },
+    options: { ...(arch === "llama" ? { arch, kvHeads, ffn } : {}), layers, d, heads, ctx, batch: B, lr: peak, warmup, weightDecay: wd, timeBudget: budget, steps: o.steps ?? null, seed, finalLr: lastLr },
     params: nParams,
     steps: stepsDone,
     seconds: +seconds.toFixed(1),
