@@ -33,7 +33,7 @@ function cheap(s: SolverSpec): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, c] of Object.entries(s.spec ?? {})) {
     const d = s.defaults[k];
-    if (c && c.why === "unrolled into the compiled step" && typeof d === "number") out[k] = Math.max(Math.min(d, 3), typeof c.min === "number" ? c.min : 0);
+    if (c && c.why?.includes("unrolled into the compiled step") && typeof d === "number") out[k] = Math.max(Math.min(d, 3), typeof c.min === "number" ? c.min : 0);
   }
   return out;
 }
