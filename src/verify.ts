@@ -15,7 +15,6 @@
  *   the solution; the linear systems are solved by iterative refinement (float64 residuals, conjugate
  *   gradient on a float32 copy of the lower level, preconditioned by L-BFGS pairs of the earlier
  *   solves), so float64 accuracy costs few float64 passes. None of the solvers' or oracles' code is used.
- *
  * Reports the relative error ||h - h_ref|| / ||h_ref|| and the cosine (of the vectors of directional
  * derivatives when directions are sampled) and the seconds each side took.
  */

@@ -13,7 +13,6 @@
  *     q = clamp(round(v / scale) + zero, 0, maxq),  deq(q) = (q - zero) * scale.
  * Including 0 in [lo, hi] keeps `zero` inside [0, maxq], and every v in the group is then within
  * scale/2 of the grid {(k - zero) * scale}, so |v - deq(q(v))| <= scale / 2 (the tested bound).
- *
  * Storage. Codes are packed into a little-endian bitstream: element e (row-major index i*out + j) holds
  * bits [e*bits, (e+1)*bits) of the byte array, least significant bit first; scales are float32 and zero
  * points one byte each, both indexed [group * out + j]. Bytes of a quantized matrix =

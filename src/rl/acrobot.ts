@@ -4,10 +4,8 @@
  * fourth-order Runge–Kutta step over dt = 0.2 s, angle wrapping, velocity clipping and termination; no
  * code is taken from Gym.
  *
- * State s = (theta1, theta2, dtheta1, dtheta2); torque a in {-1, 0, +1} on the joint between the links
- * (actions 0, 1, 2). Links: m1 = m2 = 1, l1 = 1, centres of mass lc1 = lc2 = 0.5, moments of inertia
- * I1 = I2 = 1, g = 9.8.
- *
+ * State (theta1, theta2, dtheta1, dtheta2); torque a in {-1, 0, +1} (actions 0, 1, 2); m1 = m2 = 1, l1 = 1,
+ * lc1 = lc2 = 0.5, I1 = I2 = 1, g = 9.8.
  *     d1 = m1 lc1^2 + m2 (l1^2 + lc2^2 + 2 l1 lc2 cos theta2) + I1 + I2
  *     d2 = m2 (lc2^2 + l1 lc2 cos theta2) + I2
  *     phi2 = m2 lc2 g cos(theta1 + theta2 - pi/2)
@@ -16,11 +14,9 @@
  *     ddtheta2 = (a + d2/d1 phi1 - m2 l1 lc2 dtheta1^2 sin theta2 - phi2) / (m2 lc2^2 + I2 - d2^2/d1)
  *     ddtheta1 = -(d2 ddtheta2 + phi1) / d1
  *
- * After the RK4 step the angles are wrapped to [-pi, pi] and the velocities clipped to [-4 pi, 4 pi] and
- * [-9 pi, 9 pi]. Observation (cos theta1, sin theta1, cos theta2, sin theta2, dtheta1, dtheta2). The episode
- * terminates when -cos theta1 - cos(theta1 + theta2) > 1 (the tip is one link length above the pivot);
- * the reward is -1 per step and 0 on the terminating step. `reset(seed)` draws each state component
- * uniformly from [-0.1, 0.1] with mulberry32(seed). `maxSteps` = 500 (v1).
+ * Then angles wrap to [-pi, pi], velocities clip to [-4 pi, 4 pi], [-9 pi, 9 pi]. Observation (cos, sin of
+ * both angles, both velocities); terminates when -cos theta1 - cos(theta1 + theta2) > 1; reward -1 per
+ * step, 0 on termination; reset: each component uniform in [-0.1, 0.1] (mulberry32(seed)); maxSteps 500.
  */
 import { ClassicControlEnv, type BoxSpace, type DiscreteSpace } from "./env.js";
 

@@ -1,39 +1,17 @@
 /**
  * The contract of a preference-based reward-design problem (PARL: Chakraborty et al. 2023, "PARL: A
- * Unified Framework for Policy Alignment in Reinforcement Learning", arXiv 2308.02585). The solvers
- * `aparl` and `pebble` run every task that implements it (gridworld, CartPole, ...).
- *
+ * Unified Framework for Policy Alignment in Reinforcement Learning", arXiv 2308.02585), run by `aparl`
+ * and `pebble`:
  *   upper (x = nu, reward parameters):  min_nu  G(nu) = E_{pairs ~ pi_theta_star(nu), labels ~ oracle}[ l(nu; pair) ]
- *   lower (y = theta, policy parameters): theta_star(nu) = argmax_theta  J(theta; r_nu)   (soft-optimal / PG learner)
- *
- * with l(nu; pair) = -log P_nu(label | segment 1, segment 2), P_nu = Bradley-Terry on the segment
- * returns under r_nu. Because the pairs are drawn from the lower-level policy, the hypergradient has a
- * score-function term (A-PARL):
- *
+ *   lower (y = theta, policy parameters): theta_star(nu) = argmax_theta  J(theta; r_nu)
+ * l = -log P_nu(label | segments) (Bradley-Terry on segment returns under r_nu). The pairs come from the
+ * lower-level policy, so the hypergradient has a score-function term (A-PARL; PEBBLE keeps only the first):
  *   grad G = E[ grad_nu l ] + (d theta_star / d nu)^T E[ (l - b) grad_theta log p_theta(pair) ]
- *
- * (b = a baseline, e.g. the batch mean of l; log p_theta(pair) = sum over both segments of
- * log pi_theta(a_t | s_t)). PEBBLE-style alternation keeps only the first term.
- *
- * A problem is a `BilevelProblem` (so `solve`, the CLI and `bench` run it) plus the hooks below, under
- * the field `preference`. Its `upper`/`lower` are only reported (e.g. NLL on a fixed held-out pair set
- * and the lower objective); the solvers use the hooks. Its `evaluate` must report `trueReturn`
- * (expected true return of pi_theta), `queries` (labels so far; from `queries()`), and, when known,
- * `optimalReturn` and `returnRatio` = trueReturn / optimalReturn.
- *
- * Pair batches are pytrees whose every leaf has the pair index as axis 0 (so solvers can concatenate
- * batches into a replay buffer with `concatPairs`); the layout of the leaves is the problem's own,
- * labels included (e.g. `{ obs: [n,2,L,d], act: [n,2,L], label: [n] }`).
- *
- * `pairNll` and `pairLogProb` must be jax-traceable (the solvers `jit` and differentiate them) and
- * finite on all-zero pairs: the solvers' replay buffer is zero-padded (with weight 0) to a doubling
- * capacity so that compiled functions see few shapes.
- *
- * Solver side (src/solvers/aparl.ts): per outer step k, queryPairs from theta_k -> reward steps on nu ->
- * theta_{k+1} = improvePolicy(nu_{k+1}, theta_k); solvers run through `SolverInstance.stepAsync`.
- *
- * Ownership: jax-js rules — every hook consumes its array arguments. State (the query counter, RNG
- * streams) is reset by `init(seed)`; hooks are deterministic given (seed, k).
+ * A problem is a `BilevelProblem` plus the hooks below under `preference`; its `evaluate` reports
+ * `trueReturn`, `queries` and, when known, `optimalReturn` and `returnRatio`. Pair batches are pytrees
+ * with the pair index as axis 0; `pairNll` and `pairLogProb` are jax-traceable and finite on zero-padded
+ * pairs. Hooks consume their array arguments and are deterministic given (seed, k); `init(seed)` resets
+ * their state. The full contract (layouts, padding, the solver side): docs/rl/preference-problem.md.
  */
 import { jax, np, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";

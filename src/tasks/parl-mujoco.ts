@@ -4,8 +4,7 @@
  * `parl-mujoco-cheetah-run`, implementing the PreferenceProblem contract (src/rl/preference-problem.ts).
  *
  *   x = nu     reward ensemble r_e(s, a) = tanh(MLP_e([s, a])), E members (src/rl/reward-ensemble.ts)
- *   y = theta  SAC actor (squashed Gaussian, src/rl/sac.ts); critics, temperature and replay are the lower
- *              level's internal state
+ *   y = theta  SAC actor (squashed Gaussian, src/rl/sac.ts); critics, temperature, replay: internal state
  *   lower      `stepsPerRound` SAC environment steps on the ensemble-mean reward per improvePolicy call,
  *              after relabelling the whole replay buffer with it; before the first query, `pretrainSteps`
  *              of unsupervised pre-training on the state-entropy reward (src/rl/state-entropy.ts), then
@@ -13,7 +12,6 @@
  *   upper      ensemble Bradley-Terry NLL of a B-Pref teacher's labels (src/rl/teachers.ts) on pairs of
  *              `segment`-step segments from the replay buffer, chosen from a pool of `pool` x the batch by
  *              `sampling` (uniform, disagreement = std_e P_e(1 > 2), entropy = mean_e H(P_e))
- *
  * thetaJacobianT (approximate): the lower level as one soft-greedy step on r_nu, Hessian replaced by -I:
  *   (d theta_star / d nu)^T g ~ grad_nu mean_s [ grad_a r_nu(s, a) . (d a_theta(s, eps)/d theta) g ]
  * on replay states. Defaults: PEBBLE / B-Pref's published constants where given (segment 50, ensemble 3,
