@@ -283,18 +283,27 @@ export interface LlamaForwardOptions {
   skipBlocks?: Set<number>;
 }
 
-/** Final normed hidden state [B*T, D] plus optional captures. Consumes tokens, not weights. */
-export function llamaTrunk(c: LlamaConfig, w: Record<string, Arr>, tokens: Arr, opts: LlamaForwardOptions): { h: Arr; hidden?: Arr[]; linearInputs?: Record<string, Arr> } {
+/**
+ * The [B, T] of a token batch whose length fits the model's `limit` positions (`limitName` is its config
+ * field, for the message); a bad batch is disposed and refused with a one-line BilevelInputError.
+ */
+export function checkTokens(tokens: Arr, limit: number, limitName: string): [number, number] {
   if (tokens.ndim !== 2) {
     const s = tokens.shape;
     tokens.dispose();
     throw new BilevelInputError(`tokens: expected shape [B, T], got [${s}]`);
   }
   const [B, T] = tokens.shape;
-  if (T > c.maxPositions) {
+  if (T > limit) {
     tokens.dispose();
-    throw new BilevelInputError(`tokens: sequence length ${T} exceeds max_position_embeddings ${c.maxPositions}`);
+    throw new BilevelInputError(`tokens: sequence length ${T} exceeds ${limitName} ${limit}`);
   }
+  return [B, T];
+}
+
+/** Final normed hidden state [B*T, D] plus optional captures. Consumes tokens, not weights. */
+export function llamaTrunk(c: LlamaConfig, w: Record<string, Arr>, tokens: Arr, opts: LlamaForwardOptions): { h: Arr; hidden?: Arr[]; linearInputs?: Record<string, Arr> } {
+  const [B, T] = checkTokens(tokens, c.maxPositions, "max_position_embeddings");
   const D = c.hiddenSize;
   const H = c.nHead;
   const KV = c.nKvHead;

@@ -24,6 +24,7 @@ import { array, floatDtype, gaussian, jax, mulberry32, np, toNumber, type Arr } 
 import { BilevelInputError, printable } from "../errors.js";
 import { firstNonFinite, floatTensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import {
+  checkTokens,
   isLlamaConfig,
   llamaConfigFromJson,
   llamaConfigToJson,
@@ -403,16 +404,7 @@ function causalMask(T: number): Arr {
 
 /** The final hidden state after ln_f [B*T, d], plus optional captures. Consumes tokens, not weights. */
 function trunk(c: GPT2Config, w: GPT2Weights, tokens: Arr, opts: ForwardOptions): { h: Arr; hidden?: Arr[]; linearInputs?: Record<string, Arr> } {
-  if (tokens.ndim !== 2) {
-    const s = tokens.shape;
-    tokens.dispose();
-    throw new BilevelInputError(`tokens: expected shape [B, T], got [${s}]`);
-  }
-  const [B, T] = tokens.shape;
-  if (T > c.nPositions) {
-    tokens.dispose();
-    throw new BilevelInputError(`tokens: sequence length ${T} exceeds n_positions ${c.nPositions}`);
-  }
+  const [B, T] = checkTokens(tokens, c.nPositions, "n_positions");
   const d = c.nEmbd;
   const H = c.nHead;
   const hd = d / H;

@@ -18,6 +18,7 @@
  * pool 10x, pre-training 9000 steps, SAC constants); networks and budgets cut for 2 cores (docs/rl/sac.md,
  * docs/tasks/parl-mujoco.md). `smoke=true` shrinks everything to run in seconds.
  */
+import type { TaskSpec } from "../problem.js";
 import { choice, int } from "../options.js";
 import { array, gaussian, jax, mulberry32, np, toFloat64, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
@@ -384,3 +385,19 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
   };
 }
 
+/** The task spec of PARL on one MuJoCo environment (the two registered tasks differ only in the environment). */
+export function parlMujocoTask(env: "cartpole-swingup" | "cheetah-run"): TaskSpec<ParlMujocoOptions> {
+  return {
+    name: `parl-mujoco-${env}`,
+    description: `PARL / PEBBLE reward learning from preferences on dm_control ${env} (MuJoCo); reward ensemble (upper) and SAC (lower); smoke=true runs in seconds`,
+    defaults: PARL_MUJOCO_DEFAULTS,
+    spec: PARL_MUJOCO_SPEC,
+    help: PARL_MUJOCO_HELP,
+    steps: 10,
+    solverDefaults: {
+      aparl: { pairs: 20, rewardSteps: 50, lr: 3e-4, scoreWeight: 0.01, steps: 10 },
+      pebble: { pairs: 20, rewardSteps: 50, lr: 3e-4, steps: 10 },
+    },
+    create: (o, seed) => parlMujoco(env, o, seed),
+  };
+}
