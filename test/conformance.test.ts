@@ -2,8 +2,8 @@
  * Conformance over the solver registry: every solver (and the template solver of docs/writing-a-solver.md)
  * on the toys its capabilities allow, with loops unrolled into the step cut to 3 iterations (toy-sc; toy-quadratic with minibatch noise when stochastic, toy-lls when non-singleton, toy-constrained with constraints), 20 steps, float64: the same seed gives identical iterates, eager
  * (BILEVEL_JIT=0 semantics) equals jit, live buffers do not grow with the number of steps in either mode,
- * an unknown option and an out-of-range value are one-line input errors, and `optimizer=adam` is accepted
- * and changes the iterates. Preference (PARL) solvers run only on PARL tasks and have their own tests.
+ * an unknown option and an out-of-range value are one-line input errors, `optimizer=adam` is accepted
+ * and changes the iterates, and so does `innerOptimizer` (momentum: also flat buffers and eager = jit). Preference (PARL) solvers run only on PARL tasks and have their own tests.
  */
 import assert from "node:assert/strict";
 import test from "node:test";
@@ -38,7 +38,7 @@ function cheap(s: SolverSpec): Record<string, number> {
   return out;
 }
 
-/** `passes` runs of `steps` outer steps from the seed's start on one instance; x after each and live buffers at `marks`. */
+/** `passes` runs of `steps` outer steps from the seed's start on one instance; (x, y) after each and live buffers at `marks`. */
 async function run(p: BilevelProblem, s: SolverSpec, steps: number, options: Record<string, string | number | boolean> = {}, marks: number[] = [], passes = 1) {
   const inst = s.create(p, resolveOptions(`solver ${s.name}`, s.defaults, { ...cheap(s), ...options }, s.spec, s.aliases));
   const seed = 3;
@@ -58,8 +58,8 @@ async function run(p: BilevelProblem, s: SolverSpec, steps: number, options: Rec
       }
       const { x, y } = inst.iterate(state);
       tree.dispose(state);
-      tree.dispose(y);
-      xs.push(await treeToFloat64(x));
+      const [fx, fy] = [await treeToFloat64(x), await treeToFloat64(y)];
+      xs.push(Float64Array.from([...fx, ...fy])); // the iterate (x, y)
     }
     return { x: xs[0], xs, counts };
   } finally {
@@ -100,6 +100,20 @@ for (const s of registry) {
       }
       const ad = await run(p, s, STEPS, { optimizer: "adam" });
       assert.ok(ad.x.some((v, i) => v !== a.x[i]), `${where}: optimizer=adam left the iterate unchanged`);
+      if (toy !== "toy-sc" || !("innerOptimizer" in s.defaults)) continue;
+      // the lower-level optimizer: its state is carried (flat buffers, eager = jit) and it changes the iterates
+      const m = await run(p, s, STEPS, { innerOptimizer: "momentum" }, [STEPS / 2, STEPS]);
+      assert.equal(m.counts[1], m.counts[0], `${where}: innerOptimizer=momentum live buffers grow with steps`);
+      assert.ok(m.x.some((v, i) => v !== a.x[i]), `${where}: innerOptimizer=momentum left the iterate unchanged`);
+      await initEngine({ jit: false });
+      try {
+        const me = await run(p, s, STEPS, { innerOptimizer: "momentum" });
+        assert.ok(close(me.x, m.x, 1e-8), `${where}: innerOptimizer=momentum eager != jit`);
+      } finally {
+        await initEngine({ jit: true });
+      }
+      const ia = await run(p, s, STEPS, { innerOptimizer: "adam" });
+      assert.ok(ia.x.every(Number.isFinite) && ia.x.some((v, i) => v !== a.x[i]), `${where}: innerOptimizer=adam: ${Array.from(ia.x.slice(0, 3))}`);
     }
     const p = (await toysFor(s))[0][1];
     const oneLine = (re: RegExp) => (e: unknown) => e instanceof BilevelInputError && re.test(e.message) && !e.message.includes("\n");
@@ -110,6 +124,13 @@ for (const s of registry) {
     await assert.rejects(solve(p, s, { steps: 1, options: { optimizer: "rmsprop" } }), oneLine(/optimizer: expected one of 'sgd', 'momentum', 'nesterov', 'adam'/));
   });
 }
+
+test("every solver with a lower-level step size takes innerOptimizer; the exceptions are the documented ones", () => {
+  // bda: its inner direction is an aggregate of two gradients with their own step sizes (su, sl);
+  // bvfsm: its y steps are divided by 1 + the barrier weight. docs/solvers/README.md says so.
+  const without = registry.filter((s) => !("innerOptimizer" in s.defaults)).map((s) => s.name);
+  assert.deepEqual(without.sort(), ["bda", "bvfsm"]);
+});
 
 test("template solver (docs/writing-a-solver.md) reaches the toy-sc optimum (distance < 1e-3)", async () => {
   await initEngine({ dtype: "float32", jit: true });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { setup } from "./helpers.js";
 import { array, jax, liveBuffers, mulberry32, setFloatDtype, tdispose, toFloat64, trackBuffers, tref, type Arr, type Tree } from "../src/engine/index.js";
 import { BilevelInputError } from "../src/errors.js";
-import { Adam } from "../src/rl/adam.js";
+import { Adam } from "../src/optim/host-adam.js";
 import { PolicyGradient, scaledAdvantages } from "../src/rl/reinforce.js";
 import { RewardModel } from "../src/rl/reward-model.js";
 import { rewardSensitivityT } from "../src/rl/reward-sensitivity.js";

@@ -8,9 +8,9 @@
 export { bind, objectives, linearSolve, implicitHypergrad, unrolledHypergrad, valueGap, type BoundObjective } from "./oracles.js";
 export { compileStep, innerGD, innerStart, projectX, projectY, iterateXY, stepInstance, xyInstance, withHypergrad, type CompiledStep, type XY } from "./step.js";
 export { defineSolver, type SolverDefinition, type DefinedSolver } from "./define.js";
-export { xOptimizer, type XOptimizer, type OptState } from "./optimizer.js";
+export { xOptimizer, yOptimizer, type XOptimizer, type OptState } from "./optimizer.js";
 export { tree, scope, scopeAsync, scalar, np, jax, type Arr, type Tree } from "../engine/index.js";
-export { optimizerOptions, type OptimizerOptions } from "../optim/index.js";
+export { optimizerOptions, innerOptimizerOptions, type OptimizerOptions, type InnerOptimizerOptions } from "../optim/index.js";
 export * as optim from "../optim/index.js";
 export { int, num, positive, fraction, choice, unrolled } from "../options.js";
 export type { GDOptions, LinearSolver, Direction } from "../oracles/index.js";

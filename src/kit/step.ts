@@ -6,6 +6,7 @@
  */
 import { consumeInputs, countsOf, jax, jitEnabled, scalar, scope, tref, type Arr, type Tree } from "../engine/index.js";
 import type { GDOptions } from "../oracles/index.js";
+import { innerOptimizerFrom, type InnerOptimizerOptions, type OptimizerOptions } from "../optim/index.js";
 import type { BilevelProblem, SolverInstance } from "../problem.js";
 
 /** The state every solver carries at least. */
@@ -45,13 +46,18 @@ export function compileStep<S extends Tree>(body: (state: S, k: Arr, batch?: Tre
 /** Where the inner loop starts: `innerInit(x)` for meta-learning problems, else y (borrowed). */
 export const innerStart = (p: BilevelProblem, x: Tree, y: Tree): Tree => (p.innerInit ? p.innerInit(tref(x)) : y);
 
-/** Inner gradient-descent settings: the problem's fixed procedure if it has one, else the solver's. */
-export function innerGD(p: BilevelProblem, steps: number, lr: number): GDOptions {
+/**
+ * Inner gradient-descent settings: the problem's fixed procedure (plain steps) if it has one, else the
+ * solver's, with the update rule of its `innerOptimizer` option when `o` is given (sgd without it).
+ */
+export function innerGD(p: BilevelProblem, steps: number, lr: number, o?: OptimizerOptions & Partial<InnerOptimizerOptions>): GDOptions {
   const fixed = p.innerSteps;
+  const optimizer = !fixed && o ? innerOptimizerFrom(o) : undefined;
   return {
     steps: fixed ? fixed.steps : steps,
     lr: fixed ? fixed.lr : lr,
     project: p.projectY ? (y: Tree) => p.projectY!(y) : undefined,
+    ...(optimizer && optimizer.name !== "sgd" ? { optimizer } : {}),
   };
 }
 

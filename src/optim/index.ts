@@ -5,4 +5,4 @@
  */
 export * from "./transform.js";
 export * from "./schedule.js";
-export { optimizerOptions, optimizerFrom, type OptimizerOptions } from "./options.js";
+export { optimizerOptions, optimizerFrom, innerOptimizerOptions, innerOptimizerFrom, type OptimizerOptions, type InnerOptimizerOptions } from "./options.js";

@@ -3,6 +3,7 @@
  * BOME's value-function gap. Consumes its array arguments.
  */
 import { jax, tadd, taxpy, tdispose, tref, tscale, tstop, tsub, type Arr, type Tree } from "../engine/index.js";
+import type { Optimizer } from "../optim/transform.js";
 import { bdispose, bref, gradY, valueAndGrads, type Objective } from "./grads.js";
 
 export interface GDOptions {
@@ -12,6 +13,11 @@ export interface GDOptions {
   lr: number;
   /** Projection applied after each step (e.g. the problem's projectY). Consumes its argument. */
   project?: (y: Tree) => Tree;
+  /**
+   * The update rule (src/optim): absent or `sgd` for plain steps y - lr grad; otherwise its state starts
+   * fresh at y for each descent (`innerOptimizer` of the solvers).
+   */
+  optimizer?: Optimizer;
 }
 
 /**
@@ -19,14 +25,30 @@ export interface GDOptions {
  * trace time), so wrapping it in a gradient in x gives reverse-mode unrolling.
  */
 export function gradientDescent(fn: Objective, x: Tree, y: Tree, opts: GDOptions, batch?: Tree): Tree {
+  const [yT, state] = descend(fn, x, y, opts, batch);
+  tdispose(state);
+  return yT;
+}
+
+/** The optimizer of `opts` when it keeps a state (not plain sgd). */
+const stateful = (opts: GDOptions): Optimizer | undefined => (opts.optimizer && opts.optimizer.name !== "sgd" ? opts.optimizer : undefined);
+
+/** `gradientDescent` that also returns the optimizer's state (`state` continues an earlier one; consumed). */
+function descend(fn: Objective, x: Tree, y: Tree, opts: GDOptions, batch?: Tree, state?: Tree): [Tree, Tree] {
+  const opt = stateful(opts);
+  let s: Tree = opt ? (state ?? ((opt.init(y) ?? []) as Tree)) : [];
   for (let t = 0; t < opts.steps; t++) {
     const g = gradY(fn, tref(x), tref(y), bref(batch));
-    y = taxpy(-opts.lr, g, y);
+    if (opt) {
+      const r = opt.update(y, g, s as never, opts.lr);
+      tdispose([y, g, s]);
+      [y, s] = [r.params, (r.state ?? []) as Tree];
+    } else y = taxpy(-opts.lr, g, y);
     if (opts.project) y = opts.project(y);
   }
   tdispose(x);
   bdispose(batch);
-  return y;
+  return [y, s];
 }
 
 /**
@@ -36,10 +58,14 @@ export function gradientDescent(fn: Objective, x: Tree, y: Tree, opts: GDOptions
 export function unrolledDescent(fn: Objective, x: Tree, y: Tree, opts: GDOptions & { truncate?: number }, batch?: Tree): Tree {
   const k = opts.truncate && opts.truncate > 0 ? Math.min(opts.truncate, opts.steps) : opts.steps;
   const head = opts.steps - k;
+  let state: Tree | undefined;
   if (head > 0) {
-    y = tstop(gradientDescent(fn, tstop(tref(x)), y, { ...opts, steps: head }, bref(batch)));
+    const [yh, sh] = descend(fn, tstop(tref(x)), y, { ...opts, steps: head }, bref(batch));
+    [y, state] = [tstop(yh), stateful(opts) ? tstop(sh) : (tdispose(sh), undefined)];
   }
-  return gradientDescent(fn, x, y, { ...opts, steps: k }, batch);
+  const [yT, sT] = descend(fn, x, y, { ...opts, steps: k }, batch, state);
+  tdispose(sT);
+  return yT;
 }
 
 /**

@@ -7,7 +7,7 @@ export { Gridworld } from "./gridworld.js";
 export { CartPole } from "./cartpole.js";
 export { Acrobot } from "./acrobot.js";
 export { HostMLP, mlpApply, type MLPTree } from "./mlp.js";
-export { Adam } from "./adam.js";
+export { Adam } from "../optim/host-adam.js";
 export { SoftmaxPolicy } from "./softmax-policy.js";
 export { rollout, averageReturn, type Episode } from "./rollout.js";
 export { RewardModel } from "./reward-model.js";

@@ -6,7 +6,7 @@
  */
 import { array, jax, np, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
-import { Adam } from "./adam.js";
+import { Adam } from "../optim/host-adam.js";
 import type { Env } from "./env.js";
 import { mlpApply, type MLPTree } from "./mlp.js";
 import { rollout, type Episode } from "./rollout.js";

@@ -16,12 +16,12 @@
  * into the compiled step (~370 KB of program each; 3000 took 1.1 GB and 32 s to compile).
  */
 import { compileStep, defineSolver, innerGD, innerStart, int, num, objectives, positive, projectX, stepInstance, unrolled, withHypergrad, xOptimizer, implicitHypergrad, type BilevelProblem, type LinearSolver, type OptState, type SolverInstance, type Tree, type XY } from "../kit/index.js";
-import type { OptimizerOptions } from "../optim/index.js";
+import type { InnerOptimizerOptions, OptimizerOptions } from "../optim/index.js";
 
 /** The AID outer step shared by aid-cg, aid-neumann and stocbio (which is AID-Neumann on minibatches). */
-export function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, solver: LinearSolver, o: OptimizerOptions): SolverInstance {
+export function createAid(p: BilevelProblem, T: number, innerLr: number, lrX: number, solver: LinearSolver, o: OptimizerOptions & Partial<InnerOptimizerOptions>): SolverInstance {
   const { F, f } = objectives(p);
-  const gd = innerGD(p, T, innerLr);
+  const gd = innerGD(p, T, innerLr, o);
   const opt = xOptimizer(o);
   const inner = (x: Tree, y: Tree, batch?: Tree) => f.descend(x, innerStart(p, x, y), gd, batch);
   const step = compileStep<XY & OptState>((s, _k, batch) => {
@@ -52,6 +52,7 @@ export const aidCg = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), iters: int(1, AID_CG_ITERS_MAX, AID_CG_WHY), damping: num(0) },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "cg", iters: o.iters, damping: o.damping }, o),
 });
 
@@ -71,5 +72,6 @@ export const aidNeumann = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), iters: unrolled(0), alpha: positive(), damping: num(0) },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.iters, alpha: o.alpha, damping: o.damping }, o),
 });

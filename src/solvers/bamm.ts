@@ -20,7 +20,7 @@
  */
 import { jax, tdispose, tref } from "../engine/index.js";
 import { grads, type Objective } from "../oracles/index.js";
-import { BilevelInputError, bind, choice, compileStep, defineSolver, fraction, iterateXY, np, num, objectives, optim, positive, projectX, projectY, scalar, tree, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
+import { BilevelInputError, bind, choice, compileStep, defineSolver, fraction, iterateXY, np, num, objectives, optim, positive, projectX, projectY, scalar, tree, xOptimizer, yOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const bammDefaults = {
   mu0: 0.9,
@@ -79,6 +79,7 @@ export const bamm = defineSolver({
   },
   spec: { mu0: fraction(), p: positive(), tau: num(0), lrY: positive(), lrX: positive(), xPower: num(0), eta0: positive(), phiWeight: choice("schedule", "fixed"), muFixed: fraction(), etaNorm: choice("joint", "per-tensor") },
   capabilities: { secondOrder: true, nonSingleton: true, constraints: false, stochastic: false },
+  innerOptimizer: true,
   create(p, o) {
     if (o.mu0 === 0 && o.xPower > 0) {
       throw new BilevelInputError(`solver bamm.xPower: with mu0 = 0 the x step lrX (k+1)^(-1.5 tau) mu_k^xPower would be 0; set xPower = 0`);
@@ -86,6 +87,7 @@ export const bamm = defineSolver({
     const { F, f } = objectives(p);
     const averages = o.phiWeight === "fixed" ? o.muFixed > 0 : o.mu0 > 0;
     const opt = xOptimizer(o);
+    const yopt = yOptimizer(o);
     /** N(r)^2: ||r||^2, or (sum of the leaves' norms)^2. */
     const numerator = (r: Tree): Arr => {
       if (o.etaNorm === "joint") return tree.sqnorm(r);
@@ -102,10 +104,11 @@ export const bamm = defineSolver({
       const r = tree.sub(Hv, Fy);
       const eta = o.adaptiveEta ? numerator(r).div(tree.vdot(r, phi.hvpYY(x, y, r)).add(1e-12)) : etaFixed;
       const [x1, st] = opt.update(x, tree.sub(Fx, cross), s, sx);
-      return { x: projectX(p, x1), y: projectY(p, tree.axpy(-o.lrY, phiY, y)), v: tree.axpy(optim.negate(eta), r, v), ...st };
+      const [y1, sty] = yopt.update(y, phiY, s, o.lrY);
+      return { x: projectX(p, x1), y: projectY(p, y1), v: tree.axpy(optim.negate(eta), r, v), ...st, ...sty };
     });
     return {
-      init: (x, y) => ({ x, y, v: tree.zerosLike(y), ...opt.init(x) }),
+      init: (x, y) => ({ x, y, v: tree.zerosLike(y), ...opt.init(x), ...yopt.init(y) }),
       step: (s, k, b) => {
         const c = bammSchedule(o, k);
         return step({ ...(s as BammState), c: { w: scalar(c.w), sx: scalar(c.sx), eta: scalar(c.eta) } }, k, b);

@@ -18,7 +18,7 @@
  * decaying steps remove it. Measurements and the one deviation (the step decay): docs/solvers/bome.md.
  * Assumptions: deterministic or minibatched oracles; projections onto X and Y applied after each step.
  */
-import { compileStep, defineSolver, innerGD, int, num, objectives, positive, projectX, projectY, stepInstance, tree, unrolled, valueGap, xOptimizer, np, optim, type Arr, type OptState, type XY } from "../kit/index.js";
+import { compileStep, defineSolver, innerGD, int, num, objectives, positive, projectX, projectY, stepInstance, tree, unrolled, valueGap, xOptimizer, yOptimizer, np, optim, type Arr, type OptState, type XY } from "../kit/index.js";
 
 export const bomeDefaults = { T: 10, eta: 0.5, innerLr: 0.5, lrX: 0.5, lrY: 0.5, eps: 1e-8, lrDecay: 1, lrDecayEvery: 100, lrMinFactor: 0 };
 
@@ -40,10 +40,12 @@ export const bome = defineSolver({
   },
   spec: { T: unrolled(), eta: num(0), innerLr: positive(), lrX: positive(), lrY: positive(), eps: num(0), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(1), lrMinFactor: num(0, 1) },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
-    const gd = innerGD(p, o.T, o.innerLr);
+    const gd = innerGD(p, o.T, o.innerLr, o);
     const opt = xOptimizer(o);
+    const yopt = yOptimizer(o);
     const schedX = optim.stepDecay(o.lrX, o.lrDecay, o.lrDecayEvery, o.lrMinFactor);
     const schedY = optim.stepDecay(o.lrY, o.lrDecay, o.lrDecayEvery, o.lrMinFactor);
     const lr = (sched: optim.Schedule, base: number, k: Arr): number | Arr => (sched.constant ? base : sched.traced(k.ref));
@@ -56,9 +58,9 @@ export const bome = defineSolver({
       // lambda = relu(eta - <grad F, grad q> / (||grad q||^2 + eps)) (paper's phi = eta ||grad q||^2; official toy_lls.py)
       const lambda = np.maximum(dot.div(nq.add(o.eps)).neg().add(o.eta), 0);
       const [x1, st] = opt.update(x, tree.axpy(lambda, gap.gx, Fx), s, lr(schedX, o.lrX, k));
-      const y1 = tree.axpy(optim.negate(lr(schedY, o.lrY, k)), tree.axpy(lambda, gap.gy, Fy), y);
-      return { x: projectX(p, x1), y: projectY(p, y1), ...st };
+      const [y1, sty] = yopt.update(y, tree.axpy(lambda, gap.gy, Fy), s, lr(schedY, o.lrY, k));
+      return { x: projectX(p, x1), y: projectY(p, y1), ...st, ...sty };
     });
-    return stepInstance(step, (x, y) => ({ x, y, ...opt.init(x) }));
+    return stepInstance(step, (x, y) => ({ x, y, ...opt.init(x), ...yopt.init(y) }));
   },
 });

@@ -55,11 +55,15 @@ export const borep = defineSolver({
   },
   spec: { interval: int(1), T: unrolled(0), initSteps: unrolled(0), innerLr: positive(), lrX: positive(), beta: fraction(), nu: positive(), lrDecay: num(0, 1, { minOpen: true }), lrDecayEvery: int(0), hvpAt: choice("updated", "previous"), lowerUpdate: choice("gd", "accumulated") },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     if (p.innerInit) {
       throw new BilevelInputError(
         `solver borep: problem '${p.name}' has innerInit (a fixed MAML-style inner loop); BO-REP needs a warm-started lower level (use fo, ufo or itd)`,
       );
+    }
+    if (o.lowerUpdate === "accumulated" && o.innerOptimizer !== "sgd") {
+      throw new BilevelInputError(`solver borep.innerOptimizer: expected sgd with lowerUpdate = accumulated (its own accumulated-gradient rule), got ${o.innerOptimizer}`);
     }
     const { F, f } = objectives(p);
     const opt = xOptimizer(o);
@@ -79,7 +83,7 @@ export const borep = defineSolver({
         const { x, z, m } = s;
         let y = s.y;
         const Hz0 = o.hvpAt === "previous" ? f.hvpYY(x, y, z, batch) : null;
-        if (lowerSteps > 0) y = o.lowerUpdate === "accumulated" ? accumulated(x, y, lowerSteps, batch) : f.descend(x, y, innerGD(p, lowerSteps, o.innerLr), batch);
+        if (lowerSteps > 0) y = o.lowerUpdate === "accumulated" ? accumulated(x, y, lowerSteps, batch) : f.descend(x, y, innerGD(p, lowerSteps, o.innerLr, o), batch);
         const [Fx, Fy] = F.grads(x, y, batch);
         const z1 = tree.axpy(-o.nu, tree.sub(Hz0 ?? f.hvpYY(x, y, z, batch), Fy), z);
         const m1 = tree.axpy(1 - o.beta, tree.sub(Fx, f.jvpXY(x, y, z1, batch)), tree.scale(o.beta, m));

@@ -18,7 +18,7 @@
  * lambda0 = 1, deltaLambda = 0.1, T = 10 (n_inner_steps); lambdaMax = 1e4 caps the growth (ours: the
  * reference grows lambda without bound).
  */
-import { compileStep, defineSolver, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
+import { compileStep, defineSolver, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, yOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const f2saDefaults = { T: 10, lrZ: 0.1, lrY: 0.1, lrX: 0.1, lrPower: 0.5, lambda0: 1, deltaLambda: 0.1, lambdaMax: 1e4 };
 
@@ -42,23 +42,30 @@ export const f2sa = defineSolver({
   spec: { T: unrolled(), lrZ: positive(), lrY: positive(), lrX: positive(), lrPower: num(0), lambda0: positive(), deltaLambda: num(0), lambdaMax: positive() },
   aliases: { decay: "lrPower" },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
     const opt = xOptimizer(o);
+    const yopt = yOptimizer(o);
+    const zopt = yOptimizer(o, "optZ");
     const step = compileStep<F2saState>((s, k, batch) => {
       const { x } = s;
       let { y, z } = s;
+      let sy: OptState = s;
+      let sz: OptState = s;
       const lam: Arr = np.minimum(k.ref.mul(o.deltaLambda).add(o.lambda0), o.lambdaMax);
       const a: Arr = o.lrPower === 0 ? scalar(1) : np.power(k.add(1), -o.lrPower); // step-size factor (k+1)^-lrPower
       const invLam = np.reciprocal(lam.ref);
       for (let t = 0; t < o.T; t++) {
-        z = projectY(p, tree.axpy(a.ref.mul(-o.lrZ), f.gradY(x, z, batch), z));
-        y = projectY(p, tree.axpy(a.ref.mul(-o.lrY), tree.axpy(invLam, F.gradY(x, y, batch), f.gradY(x, y, batch)), y));
+        [z, sz] = zopt.update(z, f.gradY(x, z, batch), sz, a.ref.mul(o.lrZ));
+        z = projectY(p, z);
+        [y, sy] = yopt.update(y, tree.axpy(invLam, F.gradY(x, y, batch), f.gradY(x, y, batch)), sy, a.ref.mul(o.lrY));
+        y = projectY(p, y);
       }
       const dx = tree.axpy(lam, tree.sub(f.gradX(x, y, batch), f.gradX(x, z, batch)), F.gradX(x, y, batch));
       const [x1, st] = opt.update(x, dx, s, a.mul(o.lrX));
-      return { x: projectX(p, x1), y, z, ...st };
+      return { x: projectX(p, x1), y, z, ...st, ...(sy.optY ? { optY: sy.optY } : {}), ...(sz.optZ ? { optZ: sz.optZ } : {}) };
     });
-    return stepInstance(step, (x, y) => ({ x, z: tree.map((u) => u.add(0), y), y, ...opt.init(x) }));
+    return stepInstance(step, (x, y) => ({ x, z: tree.map((u) => u.add(0), y), y, ...opt.init(x), ...yopt.init(y), ...zopt.init(y) }));
   },
 });

@@ -45,9 +45,10 @@ export const fo = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive() },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
-    const gd = innerGD(p, o.T, o.innerLr);
+    const gd = innerGD(p, o.T, o.innerLr, o);
     const opt = xOptimizer(o);
     const step = compileStep<XY & OptState>((s, _k, batch) => {
       const yT = f.descend(s.x, innerStart(p, s.x, s.y), gd, batch);

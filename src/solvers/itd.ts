@@ -29,11 +29,12 @@ export const itd = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), truncate: int(0, "T") },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
     // meta-learning problems restart the unroll at innerInit(x), differentiated through
     const start = p.innerInit ? (x: Tree) => p.innerInit!(x) : undefined;
-    const gd = { ...innerGD(p, o.T, o.innerLr), truncate: o.truncate, start };
+    const gd = { ...innerGD(p, o.T, o.innerLr, o), truncate: o.truncate, start };
     const opt = xOptimizer(o);
     const step = compileStep<XY & OptState>((s, _k, batch) => {
       const { h, yT } = unrolledHypergrad(F, f, s.x, s.y, gd, { upper: batch, lower: batch });

@@ -21,7 +21,7 @@
 import { jax, taxpy, tdispose, tref, tscale, tsqnorm, type Arr, type Tree } from "../engine/index.js";
 import { grads } from "../oracles/index.js";
 import type { BilevelProblem } from "../problem.js";
-import { BilevelInputError, bind, choice, compileStep, defineSolver, np, num, objectives, positive, projectY, scalar, tree, unrolled, xOptimizer, type OptState } from "../kit/index.js";
+import { BilevelInputError, bind, choice, compileStep, defineSolver, np, num, objectives, positive, projectY, scalar, tree, unrolled, xOptimizer, yOptimizer, type OptState } from "../kit/index.js";
 
 export const lvhbaDefaults = {
   alpha: 0.008,
@@ -90,6 +90,7 @@ export const lvhba = defineSolver({
   spec: { alpha: positive(), beta: positive(), lrProx: positive(), gamma1: positive(), gamma2: positive(), c0: positive(), p: num(0), lambdaMax: positive(), lambda0: num(), projIters: unrolled(0), z0: num(), multipliers: choice("nonnegative", "signed"), projection: choice("halfspace", "equality") },
   aliases: { eta: "lrProx" },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: true, stochastic: false },
+  innerOptimizer: true,
   create(p, o) {
     const lo = o.multipliers === "signed" ? -o.lambdaMax : 0;
     for (const key of ["lambda0", "z0"] as const) {
@@ -102,6 +103,7 @@ export const lvhba = defineSolver({
     const clip = (a: Arr) => np.clip(a, lo, o.lambdaMax);
     const equality = o.projection === "equality";
     const opt = xOptimizer(o);
+    const yopt = yOptimizer(o);
     const step = compileStep<LvState>((s) => {
       const { x, y, theta, lam, z } = s;
       const invc = s.invc!;
@@ -115,8 +117,9 @@ export const lvhba = defineSolver({
       const dx = tree.sub(tree.axpy(invc, Fx, fx), lagrangian(lamN).gradX(x, thetaN));
       const dy = tree.axpy(-1 / o.gamma1, tree.sub(y, thetaN), tree.axpy(invc, Fy, fy));
       const [x1, st] = opt.update(x, dx, s, o.alpha);
-      const next = projectFeasible(p, x1, tree.axpy(-o.alpha, dy, y), o.projIters, equality);
-      const out: LvState = { x: next.x, y: next.y, theta: thetaN, ...st };
+      const [y1, sty] = yopt.update(y, dy, s, o.alpha);
+      const next = projectFeasible(p, x1, y1, o.projIters, equality);
+      const out: LvState = { x: next.x, y: next.y, theta: thetaN, ...st, ...sty };
       if (lamN && z) {
         out.z = clip(z.ref.add(lamN.ref.sub(z.ref).mul(o.beta / o.gamma2)));
         out.lam = lamN;
@@ -125,7 +128,7 @@ export const lvhba = defineSolver({
     });
     return {
       init: (x, y) => {
-        const s: LvState = { x, y: tref(y), theta: tscale(1, y), ...opt.init(x) };
+        const s: LvState = { x, y: tref(y), ...opt.init(x), ...yopt.init(y), theta: tscale(1, y) };
         if (g) {
           const g0 = g(tref(x), tref(s.y));
           const shape = g0.shape;

@@ -17,7 +17,7 @@
  * Defaults — official data-hyper-cleaning script: lrX = lrY = 0.1, innerLr = 0.01, T = 1, gamma0 = 0,
  * gammaMax = 0.2, gammaSteps = 30000; yLoop = 1, scaleX = true (the paper's joint update).
  */
-import { compileStep, defineSolver, innerGD, int, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
+import { compileStep, defineSolver, innerGD, int, np, num, objectives, positive, projectX, projectY, scalar, stepInstance, tree, unrolled, xOptimizer, yOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const penaltyDefaults = { T: 1, innerLr: 0.01, lrX: 0.1, lrY: 0.1, gamma0: 0, gammaMax: 0.2, gammaSteps: 30000, yLoop: 1, scaleX: true };
 
@@ -49,16 +49,19 @@ export const penalty = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrY: positive(), gamma0: num(0), gammaMax: num(0), gammaSteps: int(0), yLoop: unrolled() },
   capabilities: { secondOrder: false, nonSingleton: true, constraints: false, stochastic: false },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
-    const gd = innerGD(p, o.T, o.innerLr);
+    const gd = innerGD(p, o.T, o.innerLr, o);
     const opt = xOptimizer(o);
+    const yopt = yOptimizer(o);
     const step = compileStep<PenaltyState>((s, k) => {
       const { x } = s;
       let y = s.y;
+      let sy: OptState = s;
       const { gamma, scale } = penaltySchedule(k, o.gamma0, o.gammaMax, o.gammaSteps);
       const wT = f.descend(tree.stop(x), s.w, gd);
-      const sy = scale.ref.mul(-o.lrY);
+      const lrY = scale.ref.mul(o.lrY);
       const lrX = o.scaleX ? scale.mul(o.lrX) : o.lrX;
       // the y half of the joint gradient of P at (x, y)
       const yGrad = (yy: Tree): Tree => tree.axpy(gamma, f.gradY(x, yy), F.gradY(x, yy));
@@ -68,14 +71,18 @@ export const penalty = defineSolver({
         const [Fx, Fy] = F.grads(x, y);
         const [fx, fy] = f.grads(x, y);
         dx = tree.axpy(gamma, tree.sub(fx, f.gradX(x, wT)), Fx);
-        y = projectY(p, tree.axpy(sy, tree.axpy(gamma, fy, Fy), y));
+        [y, sy] = yopt.update(y, tree.axpy(gamma, fy, Fy), sy, lrY);
+        y = projectY(p, y);
       } else {
-        for (let i = 0; i < o.yLoop; i++) y = projectY(p, tree.axpy(sy, yGrad(y), y));
+        for (let i = 0; i < o.yLoop; i++) {
+          [y, sy] = yopt.update(y, yGrad(y), sy, lrY);
+          y = projectY(p, y);
+        }
         dx = tree.axpy(gamma, tree.sub(f.gradX(x, y), f.gradX(x, wT)), F.gradX(x, y));
       }
       const [x1, st] = opt.update(x, dx, s, lrX);
-      return { x: projectX(p, x1), y, w: wT, ...st };
+      return { x: projectX(p, x1), y, w: wT, ...st, ...(sy.optY ? { optY: sy.optY } : {}) };
     });
-    return stepInstance(step, (x, y) => ({ x, w: tree.map((u) => u.add(0), y), y, ...opt.init(x) }));
+    return stepInstance(step, (x, y) => ({ x, w: tree.map((u) => u.add(0), y), y, ...opt.init(x), ...yopt.init(y) }));
   },
 });

@@ -16,7 +16,7 @@
  * Defaults: innerLr = lrX = 0.1 (benchmark_bilevel step_size, outer_ratio 1), innerPower = 0.4,
  * lrPower = 0.6 (the paper's Theorem 1 rates). Former names: lrInner, innerDecay, outerDecay.
  */
-import { compileStep, defineSolver, num, objectives, optim, positive, projectX, projectY, scalar, iterateXY, tree, xOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
+import { compileStep, defineSolver, num, objectives, optim, positive, projectX, projectY, scalar, iterateXY, tree, xOptimizer, yOptimizer, type Arr, type OptState, type Tree } from "../kit/index.js";
 
 export const sobaDefaults = { innerLr: 0.1, lrX: 0.1, innerPower: 0.4, lrPower: 0.6 };
 
@@ -38,9 +38,11 @@ export const soba = defineSolver({
   spec: { innerLr: positive(), lrX: positive(), innerPower: num(0), lrPower: num(0) },
   aliases: { lrInner: "innerLr", innerDecay: "innerPower", outerDecay: "lrPower" },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
     const opt = xOptimizer(o);
+    const yopt = yOptimizer(o);
     const rho = optim.polynomial(o.innerLr, o.innerPower);
     const gamma = optim.polynomial(o.lrX, o.lrPower);
     const step = compileStep<SobaState>((s, _k, batch) => {
@@ -51,13 +53,14 @@ export const soba = defineSolver({
       const [Fx, Fy] = F.grads(x, y, batch);
       const Dv = tree.sub(Hv, Fy);
       const Dx = tree.sub(Fx, cross);
-      const minusRho = s.c!.rho.neg();
+      const minusRho = optim.negate(s.c!.rho);
       const [x1, st] = opt.update(x, Dx, s, s.c!.gam);
-      return { x: projectX(p, x1), y: projectY(p, tree.axpy(minusRho, Dy, y)), v: tree.axpy(minusRho, Dv, v), ...st };
+      const [y1, sty] = yopt.update(y, Dy, s, s.c!.rho);
+      return { x: projectX(p, x1), y: projectY(p, y1), v: tree.axpy(minusRho, Dv, v), ...st, ...sty };
     });
     const schedule = (st: SobaState, k: number): SobaState => ({ ...st, c: { rho: scalar(rho.at(k)), gam: scalar(gamma.at(k)) } });
     return {
-      init: (x, y) => ({ x, v: tree.zerosLike(y), y, ...opt.init(x) }),
+      init: (x, y) => ({ x, v: tree.zerosLike(y), y, ...opt.init(x), ...yopt.init(y) }),
       step: (st, k, b) => step(schedule(st as SobaState, k), k, b),
       iterate: iterateXY,
       dispose: () => step.dispose(),

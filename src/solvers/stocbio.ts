@@ -36,5 +36,6 @@ export const stocbio = defineSolver({
   spec: { T: unrolled(), innerLr: positive(), iters: unrolled(0), alpha: positive(), lrX: positive() },
   aliases: { Q: "iters", eta: "alpha" },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create: (p, o) => createAid(p, o.T, o.innerLr, o.lrX, { method: "neumann", iters: o.iters, alpha: o.alpha }, o),
 });

@@ -23,9 +23,10 @@ export const template = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), alpha: positive(), iters: unrolled() },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
-    const gd = innerGD(p, o.T, o.innerLr);
+    const gd = innerGD(p, o.T, o.innerLr, o);
     const opt = xOptimizer(o);
     type State = { x: Tree; y: Tree; v: Tree } & OptState;
     const step = compileStep<State>((s, _k, batch) => {

@@ -55,9 +55,10 @@ export const ufo = defineSolver({
   },
   spec: { T: unrolled(), innerLr: positive(), lrX: positive(), lrPower: num(0), exactProb: num(-Infinity, 1), horizon: positive() },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: true },
+  innerOptimizer: true,
   create(p, o) {
     const { F, f } = objectives(p);
-    const gd = innerGD(p, o.T, o.innerLr);
+    const gd = innerGD(p, o.T, o.innerLr, o);
     const opt = xOptimizer(o);
     // lr_k = lrX / (k + 1)^lrPower, computed on the host in float64 and passed in as a scalar (field `lr`).
     const sched = optim.polynomial(o.lrX, o.lrPower);
