@@ -20,6 +20,7 @@
  */
 import type { StopSignal } from "../run.js";
 import { jax, mulberry32, np, scalar, toNumber, type Arr, type Tree } from "../engine/index.js";
+import * as optim from "../optim/index.js";
 import { BilevelInputError, BilevelRunError } from "../errors.js";
 import type { CheckpointStore } from "../run.js";
 import { checkIdentity, restoreTree, RunInterrupted, snapshotTree } from "../snapshot.js";
@@ -197,32 +198,17 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
   const b2 = 0.95;
   const eps = 1e-8;
 
-  // One jitted step: loss + grads, global-norm clip at 1, AdamW. Scalars: [lr * bias correction, lr * wd].
-  const step = jax.jit((p: GPT2Weights, mm: GPT2Weights, vv: GPT2Weights, x: Arr, y: Arr, lrc: Arr, lwd: Arr) => {
+  // One jitted step: loss + grads, then AdamW from src/optim: global-norm clip at 1, Adam's scaling, decoupled
+  // weight decay on the matrices, times lr. The Adam moments stay separate trees (the checkpoint's layout);
+  // t = the number of earlier steps.
+  const adamw = optim.optimizer("adamw", optim.chain(optim.clipByNorm(1), optim.scaleByAdam(b1, b2, eps), optim.addDecayedWeights(wd, isMatrix)));
+  const step = jax.jit((p: GPT2Weights, mm: GPT2Weights, vv: GPT2Weights, x: Arr, y: Arr, t: Arr, lr: Arr) => {
     const [loss, g] = jax.valueAndGrad((w: GPT2Weights) => nll(config, w, x, y, { oneHotEmbedding: true }))(jax.tree.ref(p)) as [Arr, GPT2Weights];
-    let sq: Arr | null = null;
-    for (const k of names) {
-      const s = g[k].ref.mul(g[k].ref).sum();
-      sq = sq ? sq.add(s) : s;
-    }
-    const scale = np.divide(1, np.maximum(np.sqrt(sq!), 1)); // min(1, 1 / ||g||)
-    const np_: GPT2Weights = {};
-    const nm: GPT2Weights = {};
-    const nv: GPT2Weights = {};
-    for (const k of names) {
-      const gk = g[k].mul(scale.ref);
-      nm[k] = mm[k].mul(b1).add(gk.ref.mul(1 - b1));
-      nv[k] = vv[k].mul(b2).add(gk.ref.mul(gk).mul(1 - b2));
-      const upd = nm[k].ref.div(np.sqrt(nv[k].ref).add(eps)).mul(lrc.ref);
-      let pk = p[k];
-      if (isMatrix(k)) pk = pk.ref.sub(pk.mul(lwd.ref));
-      np_[k] = pk.sub(upd);
-    }
-    scale.dispose();
-    lrc.dispose();
-    lwd.dispose();
-    return [np_, nm, nv, loss];
+    const r = adamw.update(p, g, [[], { m: mm, v: vv, t }, []] as unknown as Tree, lr);
+    const { m: nm, v: nv } = (r.state as unknown as [unknown, { m: GPT2Weights; v: GPT2Weights }])[1];
+    return [r.params, nm, nv, loss];
   });
+  const schedule = optim.cosine(peak, 1, 0.1); // over the training progress in [0, 1], floor 0.1 x peak
 
   const ck = o.checkpoint;
   const ckEvery = ck?.every ?? evalEvery;
@@ -284,12 +270,11 @@ export async function trainLM(o: TrainOptions = {}): Promise<{ config: GPT2Confi
     const progress = Math.min(1, Math.max(trainSeconds / budget, Number.isFinite(maxSteps) ? (k - 1) / maxSteps : 0));
     if (trainSeconds >= budget) break;
     const warm = warmup > 0 ? Math.min(1, k / warmup) : 1;
-    const lr = peak * warm * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+    const lr = warm * schedule.at(progress);
     lastLr = lr;
-    const corr = Math.sqrt(1 - b2 ** k) / (1 - b1 ** k);
     const [x, y] = batchArrays();
     const ts = performance.now();
-    const out = step(params, m, v, x, y, scalar(lr * corr), scalar(lr * wd)) as unknown as [GPT2Weights, GPT2Weights, GPT2Weights, Arr];
+    const out = step(params, m, v, x, y, scalar(k - 1), scalar(lr)) as unknown as [GPT2Weights, GPT2Weights, GPT2Weights, Arr];
     [params, m, v] = [out[0], out[1], out[2]];
     const loss = await toNumber(out[3]);
     trainSeconds += (performance.now() - ts) / 1000;

@@ -22,7 +22,7 @@ import { array, jax, np, scalar, tdispose, tleaves, tmap, tref, type Arr, type T
 import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
 import { asPreferenceProblem, concatPairs, type PreferenceHooks } from "../rl/preference-problem.js";
-import { iterateXY, type XY } from "../kit/index.js";
+import { iterateXY, optim, type XY } from "../kit/index.js";
 
 /**
  * The score-function estimate of grad_theta E_{pair ~ pi_theta}[l(nu; pair)] on one batch:
@@ -74,24 +74,21 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
   let count = 0;
   let cap = 0;
   let seed = 0;
-  let m1: Arr | null = null;
-  let m2: Arr | null = null;
-  let t = 0;
+  let adamState: Tree | null = null;
   const reset = () => {
-    tdispose([real, padded, weights, m1, m2].filter((v) => v !== null) as Tree[]);
-    real = padded = weights = m1 = m2 = null;
-    count = cap = t = 0;
+    tdispose([real, padded, weights, adamState].filter((v) => v !== null) as Tree[]);
+    real = padded = weights = adamState = null;
+    count = cap = 0;
   };
 
   // grad_nu sum_i w_i l_i(nu) over the padded buffer
   const gradDirect = jax.jit((nu: Arr, data: Tree, w: Arr) => jax.grad((v: Arr) => h.pairNll(v, data).mul(w).sum())(nu));
   const gradScore = jax.jit((nu: Arr, theta: Tree, batch: Tree) => scoreGradient(h, nu, theta, batch));
-  // Adam (Kingma & Ba 2015; PEBBLE's reward optimizer): beta1 0.9, beta2 0.999, eps 1e-8; c1, c2 = bias corrections
-  const adam = jax.jit((nu: Arr, g: Arr, a: Arr, b: Arr, c1: Arr, c2: Arr) => {
-    const m = a.mul(0.9).add(g.ref.mul(0.1));
-    const v = b.mul(0.999).add(g.ref.mul(g).mul(0.001));
-    const step = m.ref.mul(c1).div(np.sqrt(v.ref.mul(c2)).add(1e-8));
-    return { nu: nu.sub(step.mul(o.lr)), m, v };
+  // Adam (Kingma & Ba 2015; PEBBLE's reward optimizer): src/optim's, beta1 0.9, beta2 0.999, eps 1e-8
+  const rewardOptimizer = optim.adam(0.9, 0.999, 1e-8);
+  const adam = jax.jit((nu: Arr, g: Arr, s: Tree) => {
+    const r = rewardOptimizer.update(nu, g, s as never, o.lr);
+    return { nu: r.params, s: r.state };
   });
 
   const addToBuffer = (batch: Tree) => {
@@ -113,8 +110,7 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
     const theta = y;
     const batch = await h.queryPairs(tref(theta), o.pairs, seed, k);
     addToBuffer(tref(batch));
-    if (m1 === null) m1 = np.zerosLike(nu.ref);
-    if (m2 === null) m2 = np.zerosLike(nu.ref);
+    if (adamState === null) adamState = rewardOptimizer.init(nu) as Tree;
     for (let j = 0; j < o.rewardSteps; j++) {
       let g = gradDirect(nu.ref, tref(padded!), weights!.ref) as Arr;
       if (o.scoreWeight !== 0) {
@@ -123,11 +119,9 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
         g = g.add(term.mul(o.scoreWeight));
       }
       if (o.l2 > 0) g = g.add(nu.ref.mul(o.l2));
-      t++;
-      const r = adam(nu, g, m1, m2!, scalar(1 / (1 - 0.9 ** t)), scalar(1 / (1 - 0.999 ** t))) as { nu: Arr; m: Arr; v: Arr };
+      const r = adam(nu, g, adamState) as { nu: Arr; s: Tree };
       nu = r.nu;
-      m1 = r.m;
-      m2 = r.v;
+      adamState = r.s;
     }
     tdispose(batch);
     const thetaNext = await h.improvePolicy(nu.ref, theta, seed, k);
