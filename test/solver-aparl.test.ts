@@ -18,6 +18,8 @@ import { getTask } from "../src/tasks/index.js";
 import { solve } from "../src/run.js";
 import { BilevelInputError } from "../src/errors.js";
 import { scoreGradient } from "../src/solvers/aparl.js";
+import { getSolver } from "../src/solvers/registry.js";
+import { initEngine, tree, treeToFloat64 } from "../src/index.js";
 
 await setup();
 
@@ -147,4 +149,22 @@ test("aparl needs a preference problem; other solvers refuse PARL problems (one-
   const parl = await parlGridworld(parlGridworldDefaults, 0);
   await assert.rejects(solve(parl, "itd", { steps: 1 }), (e: Error) => e instanceof BilevelInputError && /preference/.test(e.message) && !e.message.includes("\n"));
   await assert.rejects(solve(parl, "aparl", { steps: 1, options: { pairs: 0 } }), BilevelInputError);
+});
+
+test("aparl and pebble take the optimizer group for the reward update: adam by default, sgd selectable and different", async () => {
+  await initEngine({ dtype: "float64", jit: true });
+  const rewardAfter = async (solver: "aparl" | "pebble", options: Record<string, string | number>) => {
+    const p = await getTask("parl-gridworld").create(getTask("parl-gridworld").defaults, 0);
+    const r = await solve(p, solver, { steps: 2, options: { pairs: 2, rewardSteps: 3, ...options } });
+    const x = Array.from(await treeToFloat64(r.x));
+    tree.dispose(r.y);
+    return x;
+  };
+  for (const solver of ["aparl", "pebble"] as const) {
+    assert.equal(getSolver(solver).defaults.optimizer, "adam");
+    const adam = await rewardAfter(solver, {});
+    assert.deepEqual(await rewardAfter(solver, { optimizer: "adam" }), adam);
+    const sgd = await rewardAfter(solver, { optimizer: "sgd" });
+    assert.ok(sgd.every(Number.isFinite) && sgd.some((v, i) => v !== adam[i]), `${solver}: optimizer=sgd gave the Adam iterate`);
+  }
 });

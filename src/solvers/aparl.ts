@@ -22,7 +22,8 @@ import { array, jax, np, scalar, tdispose, tleaves, tmap, tref, type Arr, type T
 import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
 import { asPreferenceProblem, concatPairs, type PreferenceHooks } from "../rl/preference-problem.js";
-import { iterateXY, optim, type XY } from "../kit/index.js";
+import { iterateXY, type XY } from "../kit/index.js";
+import { optimizerFrom, optimizerOptions, type OptimizerOptions } from "../optim/index.js";
 
 /**
  * The score-function estimate of grad_theta E_{pair ~ pi_theta}[l(nu; pair)] on one batch:
@@ -42,14 +43,21 @@ export function scoreGradient(h: PreferenceHooks, nu: Arr, theta: Tree, batch: T
   return jax.grad((th: Tree) => h.pairLogProb(th, batch).mul(adv).mean())(theta) as Tree;
 }
 
-export interface ParlOptions {
+export type ParlOptions = {
   pairs: number;
   rewardSteps: number;
   lr: number;
   scoreWeight: number;
   l2: number;
-  [k: string]: number;
-}
+  [k: string]: number | string;
+} & OptimizerOptions;
+
+/** The x (reward) optimizer group of the preference solvers: Adam by default, PEBBLE's reward learner. */
+export const parlOptimizer = {
+  defaults: { ...optimizerOptions.defaults, optimizer: "adam" },
+  help: { ...optimizerOptions.help, optimizer: "reward (x) update: adam (default, PEBBLE's), sgd, momentum or nesterov, at step size lr" },
+  spec: optimizerOptions.spec,
+};
 
 function check(o: ParlOptions): void {
   if (!Number.isInteger(o.pairs) || o.pairs < 1) throw new BilevelInputError(`pairs: expected a positive integer, got ${o.pairs}`);
@@ -84,11 +92,11 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
   // grad_nu sum_i w_i l_i(nu) over the padded buffer
   const gradDirect = jax.jit((nu: Arr, data: Tree, w: Arr) => jax.grad((v: Arr) => h.pairNll(v, data).mul(w).sum())(nu));
   const gradScore = jax.jit((nu: Arr, theta: Tree, batch: Tree) => scoreGradient(h, nu, theta, batch));
-  // Adam (Kingma & Ba 2015; PEBBLE's reward optimizer): src/optim's, beta1 0.9, beta2 0.999, eps 1e-8
-  const rewardOptimizer = optim.adam(0.9, 0.999, 1e-8);
+  // the `optimizer` group: Adam (Kingma & Ba 2015; PEBBLE's reward optimizer; beta1 0.9, beta2 0.999, eps 1e-8) by default
+  const rewardOptimizer = optimizerFrom({ ...parlOptimizer.defaults, ...o });
   const adam = jax.jit((nu: Arr, g: Arr, s: Tree) => {
-    const r = rewardOptimizer.update(nu, g, s as never, o.lr);
-    return { nu: r.params, s: r.state };
+    const r = rewardOptimizer.update(nu, g, (Array.isArray(s) && s.length === 0 ? undefined : s) as never, o.lr);
+    return { nu: r.params, s: (r.state ?? []) as Tree };
   });
 
   const addToBuffer = (batch: Tree) => {
@@ -110,7 +118,7 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
     const theta = y;
     const batch = await h.queryPairs(tref(theta), o.pairs, seed, k);
     addToBuffer(tref(batch));
-    if (adamState === null) adamState = rewardOptimizer.init(nu) as Tree;
+    if (adamState === null) adamState = (rewardOptimizer.init(nu) ?? []) as Tree;
     for (let j = 0; j < o.rewardSteps; j++) {
       let g = gradDirect(nu.ref, tref(padded!), weights!.ref) as Arr;
       if (o.scoreWeight !== 0) {
@@ -148,14 +156,15 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
   };
 }
 
-export const aparlDefaults: ParlOptions = { pairs: 5, rewardSteps: 20, lr: 0.05, scoreWeight: 1, l2: 0 };
+export const aparlDefaults: ParlOptions = { pairs: 5, rewardSteps: 20, lr: 0.05, scoreWeight: 1, l2: 0, ...parlOptimizer.defaults };
 
 export const parlHelp = {
   pairs: "preference queries (segment pairs from the current policy) per outer step",
   rewardSteps: "gradient steps on the reward parameters per outer step",
-  lr: "Adam step size on the reward parameters",
+  lr: "step size of the reward (x) optimizer (Adam by default)",
   scoreWeight: "weight of the score-function term (d theta*/d nu)^T E[l grad log p_theta] (0 = PEBBLE-style)",
   l2: "L2 penalty on the reward parameters",
+  ...parlOptimizer.help,
 };
 
 export const aparl: SolverSpec<ParlOptions> = {
@@ -164,7 +173,7 @@ export const aparl: SolverSpec<ParlOptions> = {
   summary: "Preference-based reward design: hypergradient with the score-function term of the policy-dependent data.",
   defaults: aparlDefaults,
   help: parlHelp,
-  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), scoreWeight: num(0), l2: num(0) },
+  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), scoreWeight: num(0), l2: num(0), ...parlOptimizer.spec },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false, preference: true },
   create: (p, o) => createParl(p, o, "aparl"),
 };

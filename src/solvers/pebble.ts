@@ -18,19 +18,19 @@
  */
 import { int, num, positive, unrolled } from "../options.js";
 import type { SolverSpec } from "../problem.js";
-import { createParl, parlHelp, type ParlOptions } from "./aparl.js";
+import { createParl, parlHelp, parlOptimizer, type ParlOptions } from "./aparl.js";
 
-type PebbleOptions = Omit<ParlOptions, "scoreWeight"> & { [k: string]: number };
+type PebbleOptions = Omit<ParlOptions, "scoreWeight">;
 
-export const pebbleDefaults: PebbleOptions = { pairs: 5, rewardSteps: 20, lr: 0.05, l2: 0 };
+export const pebbleDefaults: PebbleOptions = { pairs: 5, rewardSteps: 20, lr: 0.05, l2: 0, ...parlOptimizer.defaults };
 
 export const pebble: SolverSpec<PebbleOptions> = {
   name: "pebble",
   reference: "Lee, Smith, Abbeel (2021). PEBBLE: Feedback-Efficient Interactive Reinforcement Learning via Relabeling Experience and Unsupervised Pre-training. ICML.",
   summary: "Preference-based reward design baseline: alternate reward learning (BT NLL on replay) and policy optimization.",
   defaults: pebbleDefaults,
-  help: { pairs: parlHelp.pairs, rewardSteps: parlHelp.rewardSteps, lr: parlHelp.lr, l2: parlHelp.l2 },
-  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), l2: num(0) },
+  help: { pairs: parlHelp.pairs, rewardSteps: parlHelp.rewardSteps, lr: parlHelp.lr, l2: parlHelp.l2, ...parlOptimizer.help },
+  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), l2: num(0), ...parlOptimizer.spec },
   capabilities: { secondOrder: false, nonSingleton: false, constraints: false, stochastic: false, preference: true },
   create: (p, o) => createParl(p, { ...o, scoreWeight: 0 } as ParlOptions, "pebble"),
 };
