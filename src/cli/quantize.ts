@@ -38,7 +38,7 @@ import {
   QUANTIZERS,
   type QuantizerName,
 } from "../quant/layerwise.js";
-import { pruneComparison, prunePlotSpec, sweep, sweepPlotSpec, type SweepResult } from "../quant/sweep.js";
+import { pruneComparison, prunePlotSpec, sweep, sweepPlotSpec, type QuantEvalOptions, type SweepResult } from "../quant/sweep.js";
 import { renderSvg } from "../report/plots.js";
 
 
@@ -206,6 +206,11 @@ export async function quantizeCommand(mode: string | undefined, f: QuantizeFlags
   }
 }
 
+/** The quantizer, token sets, windows and progress line a sweep and a prune comparison share. */
+function evalOptions(f: QuantizeFlags, evalTokens: ArrayLike<number>, calibTokens: ArrayLike<number>, ctx: number, calib: { ctx: number; windows: number }, say: (s: string) => void): QuantEvalOptions {
+  return { quantizer: f.quantizer, groupSize: f.groupSize, evalTokens, calibTokens, ctx, calibration: calib, onProgress: (m) => say(`  ${m}`) };
+}
+
 async function runSweep(
   f: QuantizeFlags,
   orders: Order[],
@@ -223,13 +228,7 @@ async function runSweep(
     orders,
     randomSeeds: f.randomSeeds,
     tolerance: f.tolerance,
-    quantizer: f.quantizer,
-    groupSize: f.groupSize,
-    evalTokens,
-    calibTokens,
-    ctx,
-    calibration: calib,
-    onProgress: (m) => say(`  ${m}`),
+    ...evalOptions(f, evalTokens, calibTokens, ctx, calib, say),
   });
   const out = path.resolve(f.out!);
   const base = `quant-sweep`;
@@ -304,13 +303,7 @@ async function runPruneCompare(
     lows: parseLows(f.lows, f.bitsHigh),
     order: (f.order as Order | undefined) ?? "lim",
     seed: f.seed,
-    quantizer: f.quantizer,
-    groupSize: f.groupSize,
-    evalTokens,
-    calibTokens,
-    ctx,
-    calibration: calib,
-    onProgress: (m) => say(`  ${m}`),
+    ...evalOptions(f, evalTokens, calibTokens, ctx, calib, say),
   });
   const out = path.resolve(f.out!);
   const svg = await renderSvg(prunePlotSpec(r));

@@ -301,6 +301,19 @@ export function checkTokens(tokens: Arr, limit: number, limitName: string): [num
   return [B, T];
 }
 
+/**
+ * What both trunks (GPT-2's and Llama's) start from: `W(name)`, a fresh reference to a weight (one-line
+ * error when it is missing), and the capture lists the options ask for.
+ */
+export function trunkParts(w: Record<string, Arr>, opts: { hidden?: boolean; captureLinearInputs?: boolean }): { W: (name: string) => Arr; hidden?: Arr[]; inputs?: Record<string, Arr> } {
+  const W = (name: string): Arr => {
+    const a = w[name];
+    if (!a) throw new BilevelInputError(`weights: missing tensor ${name}`);
+    return a.ref;
+  };
+  return { W, hidden: opts.hidden ? [] : undefined, inputs: opts.captureLinearInputs ? {} : undefined };
+}
+
 /** Final normed hidden state [B*T, D] plus optional captures. Consumes tokens, not weights. */
 export function llamaTrunk(c: LlamaConfig, w: Record<string, Arr>, tokens: Arr, opts: LlamaForwardOptions): { h: Arr; hidden?: Arr[]; linearInputs?: Record<string, Arr> } {
   const [B, T] = checkTokens(tokens, c.maxPositions, "max_position_embeddings");
@@ -310,13 +323,7 @@ export function llamaTrunk(c: LlamaConfig, w: Record<string, Arr>, tokens: Arr, 
   const g = H / KV;
   const hd = c.headDim;
   const N = B * T;
-  const W = (name: string): Arr => {
-    const a = w[name];
-    if (!a) throw new BilevelInputError(`weights: missing tensor ${name}`);
-    return a.ref;
-  };
-  const hidden: Arr[] | undefined = opts.hidden ? [] : undefined;
-  const inputs: Record<string, Arr> | undefined = opts.captureLinearInputs ? {} : undefined;
+  const { W, hidden, inputs } = trunkParts(w, opts);
   const linear = (x: Arr, name: string, bias: boolean): Arr => {
     if (inputs) inputs[name] = x.ref;
     const lw = opts.linearWeights?.[name];

@@ -25,6 +25,7 @@ import { BilevelInputError, printable } from "../errors.js";
 import { firstNonFinite, floatTensor, readSafetensors, tensorToFloat64, writeSafetensors, type SafeTensor } from "./safetensors.js";
 import {
   checkTokens,
+  trunkParts,
   isLlamaConfig,
   llamaConfigFromJson,
   llamaConfigToJson,
@@ -410,13 +411,7 @@ function trunk(c: GPT2Config, w: GPT2Weights, tokens: Arr, opts: ForwardOptions)
   const hd = d / H;
   const N = B * T;
   const eps = c.layerNormEpsilon;
-  const W = (name: string): Arr => {
-    const a = w[name];
-    if (!a) throw new BilevelInputError(`weights: missing tensor ${name}`);
-    return a.ref;
-  };
-  const hidden: Arr[] | undefined = opts.hidden ? [] : undefined;
-  const inputs: Record<string, Arr> | undefined = opts.captureLinearInputs ? {} : undefined;
+  const { W, hidden, inputs } = trunkParts(w, opts);
   const linear = (x: Arr, name: string): Arr => {
     if (inputs) inputs[name] = x.ref;
     const lw = opts.linearWeights?.[name];

@@ -36,16 +36,10 @@ import {
   type CalibrationOptions,
 } from "./layerwise.js";
 
-export interface SweepOptions {
-  bitsHigh: number;
-  bitsLow: number;
-  /** Orderings to sweep (default lim, zd, random, reverse-lim). `random` runs `randomSeeds` seeds 0..K-1. */
-  orders?: Order[];
-  randomSeeds?: number;
+/** What a sweep and a prune comparison both take: the quantizer, the token sets and the evaluation windows. */
+export interface QuantEvalOptions {
   quantizer?: QuantizerName;
   groupSize?: number;
-  /** Relative perplexity tolerance of keepFraction (default 0.1). */
-  tolerance?: number;
   /** Held-out tokens for perplexity and calibration tokens for LIM / GPTQ. */
   evalTokens: ArrayLike<number>;
   calibTokens: ArrayLike<number>;
@@ -57,6 +51,16 @@ export interface SweepOptions {
   /** Precomputed scores (else computed from the calibration tokens). */
   scores?: LayerScores;
   onProgress?: (msg: string) => void;
+}
+
+export interface SweepOptions extends QuantEvalOptions {
+  bitsHigh: number;
+  bitsLow: number;
+  /** Orderings to sweep (default lim, zd, random, reverse-lim). `random` runs `randomSeeds` seeds 0..K-1. */
+  orders?: Order[];
+  randomSeeds?: number;
+  /** Relative perplexity tolerance of keepFraction (default 0.1). */
+  tolerance?: number;
 }
 
 export interface SweepPoint {
@@ -232,22 +236,13 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
 }
 
 /** Options of `pruneComparison`. */
-export interface PruneCompareOptions {
+export interface PruneCompareOptions extends QuantEvalOptions {
   bitsHigh: number;
   /** Low bit widths to quantize the affected blocks to (default [2, 3]). */
   lows?: number[];
   /** Ordering that picks the affected blocks (default lim). */
   order?: Order;
   seed?: number;
-  quantizer?: QuantizerName;
-  groupSize?: number;
-  evalTokens: ArrayLike<number>;
-  calibTokens: ArrayLike<number>;
-  ctx?: number;
-  batch?: number;
-  calibration?: CalibrationOptions;
-  scores?: LayerScores;
-  onProgress?: (msg: string) => void;
 }
 
 /** One curve of `pruneComparison`: the k least important blocks pruned, or quantized to `bits`. */
