@@ -8,6 +8,7 @@ import { toyUFOTask } from "./toy-ufo.js";
 import { toyQuadraticTask } from "./toy-quadratic.js";
 import { hypercleanFashionTask, hypercleanMnistTask } from "./hyperclean.js";
 import { hpoL2ImdbTask } from "./hpo-l2-imdb.js";
+import { hypercleanImdbRnnTask } from "./hyperclean-imdb-rnn.js";
 import { svmHpoTask } from "./svm-hpo.js";
 import { fewshotSinusoidTask } from "./fewshot-sinusoid.js";
 import { fewshotDigitsTask } from "./fewshot-digits.js";
@@ -30,6 +31,7 @@ export const tasks: TaskSpec<any>[] = [
   fewshotDigitsTask,
   hyperrepDigitsTask,
   hpoL2ImdbTask,
+  hypercleanImdbRnnTask,
   svmHpoTask,
   parlGridworldTask,
   parlCartpoleTask,
