@@ -94,20 +94,26 @@ export function solveCG(apply: (v: Float64Array, out: Float64Array) => void, rhs
   return s;
 }
 
+/** Orthonormalize the k columns of an n x k row-major matrix in place (modified Gram-Schmidt). */
+export function orthonormalizeColumns(m: Float64Array, n: number, k: number): Float64Array {
+  for (let j = 0; j < k; j++) {
+    for (let p = 0; p < j; p++) {
+      let d = 0;
+      for (let i = 0; i < n; i++) d += m[i * k + j] * m[i * k + p];
+      for (let i = 0; i < n; i++) m[i * k + j] -= d * m[i * k + p];
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += m[i * k + j] ** 2;
+    s = Math.sqrt(s);
+    if (s > 0) for (let i = 0; i < n; i++) m[i * k + j] /= s;
+  }
+  return m;
+}
+
 /** A random orthogonal matrix (Gram-Schmidt on Gaussian columns). */
 export function randomOrthogonal(n: number, normal: (k: number) => Float64Array): Mat {
   const q = mat(n, n, normal(n * n));
-  for (let j = 0; j < n; j++) {
-    for (let k = 0; k < j; k++) {
-      let d = 0;
-      for (let i = 0; i < n; i++) d += q.data[i * n + j] * q.data[i * n + k];
-      for (let i = 0; i < n; i++) q.data[i * n + j] -= d * q.data[i * n + k];
-    }
-    let s = 0;
-    for (let i = 0; i < n; i++) s += q.data[i * n + j] ** 2;
-    s = Math.sqrt(s);
-    for (let i = 0; i < n; i++) q.data[i * n + j] /= s;
-  }
+  orthonormalizeColumns(q.data, n, n);
   return q;
 }
 
@@ -169,4 +175,38 @@ export function luSolve(f: LU, b: ArrayLike<number>): Float64Array {
 /** Solve A x = b (A n x n row-major; both copied) by LU with partial pivoting. */
 export function solveLinear(A: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array {
   return luSolve(luFactor(A, n), b);
+}
+
+/**
+ * The `k` leading eigenpairs of a symmetric n x n matrix `a` (row-major), by subspace iteration
+ * (Golub & Van Loan, Sec. 8.2.4): Q <- orth(A Q), `iters` times, then the Rayleigh-Ritz values
+ * diag(Q^T A Q), sorted by decreasing |value|. `start(k)` gives n x k start columns (row-major).
+ */
+export function topEigen(a: Float64Array, n: number, k: number, iters: number, start: Float64Array): { values: number[]; vectors: Float64Array } {
+  let q: Float64Array = Float64Array.from(start);
+  const times = (m: Float64Array): Float64Array => {
+    const out = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) {
+      const row = i * n;
+      for (let l = 0; l < n; l++) {
+        const v = a[row + l];
+        if (v === 0) continue;
+        for (let j = 0; j < k; j++) out[i * k + j] += v * m[l * k + j];
+      }
+    }
+    return out;
+  };
+  const orth = (m: Float64Array): Float64Array => orthonormalizeColumns(m, n, k);
+  q = orth(q);
+  for (let t = 0; t < iters; t++) q = orth(times(q));
+  const aq = times(q);
+  const values = Array.from({ length: k }, (_, j) => {
+    let d = 0;
+    for (let i = 0; i < n; i++) d += q[i * k + j] * aq[i * k + j];
+    return d;
+  });
+  const order = values.map((_, j) => j).sort((x, y) => Math.abs(values[y]) - Math.abs(values[x]));
+  const vectors = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) order.forEach((j, c) => (vectors[i * k + c] = q[i * k + j]));
+  return { values: order.map((j) => values[j]), vectors };
 }

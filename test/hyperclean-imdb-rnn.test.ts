@@ -81,7 +81,7 @@ test("RNN cleaning objective: grad_y f, grad_x f and grad_y F match float64 cent
 test("hyperclean-imdb-rnn runs borep end to end (small sizes) with finite metrics", async () => {
   await initEngine({ dtype: "float32", jit: true });
   const task = getTask("hyperclean-imdb-rnn");
-  const p = await task.create({ ...task.defaults, nTrain: 200, nVal: 100, nTest: 100, seqLen: 6, hidden: 8 }, 0);
+  const p = await task.create({ ...task.defaults, nTrain: 200, nVal: 100, nTest: 100, seqLen: 6, hidden: 8, corpus: 400 }, 0);
   assert.equal(p.info!.corrupted, 60);
   const r = await solve(p, "borep", { steps: 4 });
   tree.dispose([r.x, r.y] as Tree);

