@@ -284,7 +284,7 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
     },
   });
   out.push({
-    name: "float32 skinny products X W^T and G^T X (patch 060: small-dimension SIMD tiles, unrolled reductions) are exact for narrow and odd shapes",
+    name: "float32 skinny products X W^T and G^T X (patch 060: narrow K-SIMD tiles, loads at unrolled offsets, splat loads) are exact for narrow and odd shapes",
     patch: "060",
     failsUnpatched: false,
     async run() {
@@ -303,7 +303,7 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
         const eager = await read(np.matmul(arr(X, [m, k], "float32"), arr(W, [n, k], "float32").transpose()));
         assert.deepEqual(eager, want, `X W^T ${m}x${k}x${n} eager`);
       }
-      // G^T X: [K, r]^T x [K, d] with r = 10 (hyperclean: two tiles of 5 rows), other even and odd r, K not a multiple of 4
+      // G^T X: [K, r]^T x [K, d] (broadcast loads of G as load32_splat) with r = 10 (hyperclean), other even and odd r, K not a multiple of 4
       for (const [K, r, d] of [[600, 10, 784], [50, 10, 20], [37, 6, 8], [41, 14, 12], [64, 2, 784], [33, 10, 4], [5, 12, 36]]) {
         const G = ints(K * r, 5, 3);
         const X = ints(K * d, 7, 4);
