@@ -316,5 +316,27 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       }
     },
   });
+  out.push({
+    name: "float32 and float64 sums of zeros under jit (patch 061: a reduction of the constant 0 runs as its epilogue) keep the epilogue's value",
+    patch: "061",
+    failsUnpatched: false,
+    async run() {
+      for (const dt of ["float32", "float64"] as const) {
+        const b = Array.from({ length: 10 * 7 }, (_, i) => (i % 5) - 2);
+        // zeros [10, 600] x a [600, 7] + b: a product with a literal zero operand, then an epilogue
+        const f = jax.jit((a: Arr, bb: Arr) => np.matmul(np.zeros([10, 600], { dtype: dtypeOf(dt) }), a).add(bb).mul(3));
+        const got = await read(f(arr(Array.from({ length: 600 * 7 }, (_, i) => i % 3), [600, 7], dt), arr(b, [10, 7], dt)) as Arr);
+        f.dispose();
+        assert.deepEqual(got, b.map((v) => 3 * v), `${dt} zeros x a + b`);
+        // the gradient of a loss that does not depend on v through a product: d/dv sum(0 * (X v)) = 0
+        const X = arr(Array.from({ length: 40 * 8 }, (_, i) => (i % 7) - 3), [40, 8], dt);
+        const g = jax.jit((v: Arr) => jax.grad((w: Arr) => np.matmul(X.ref, w.ref).mul(0).sum().add(w.ref.mul(w).sum()))(v));
+        const v = Array.from({ length: 8 }, (_, i) => i - 4);
+        assert.deepEqual(await read(g(arr(v, [8], dt)) as Arr), v.map((x) => 2 * x), `${dt} grad`);
+        g.dispose();
+        X.dispose();
+      }
+    },
+  });
   return out;
 }
