@@ -283,5 +283,60 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       }
     },
   });
+  out.push({
+    name: "float32 skinny products X W^T and G^T X (patch 060: narrow K-SIMD tiles, loads at unrolled offsets, splat loads) are exact for narrow and odd shapes",
+    patch: "060",
+    failsUnpatched: false,
+    async run() {
+      // small integers: every product and sum is exact in float32, so a wrong tile, offset or tail shows.
+      // X W^T: [m, k] x [n, k]^T with n = 10 (hyperclean), narrow and odd n, k a multiple of 4 (SIMD over k) or not
+      const ints = (len: number, a: number, b: number) => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
+      for (const [m, k, n] of [[600, 784, 10], [37, 12, 10], [64, 784, 6], [10, 100, 12], [33, 8, 3], [41, 44, 16], [20, 30, 10], [9, 784, 17]]) {
+        const X = ints(m * k, 7, 4);
+        const W = ints(n * k, 5, 3);
+        const want: number[] = new Array(m * n).fill(0);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[i * n + j] += X[i * k + c] * W[j * k + c];
+        const f = jax.jit((x: Arr, w: Arr) => np.matmul(x, w.transpose()));
+        const got = await read(f(arr(X, [m, k], "float32"), arr(W, [n, k], "float32")) as Arr);
+        f.dispose();
+        assert.deepEqual(got, want, `X W^T ${m}x${k}x${n}`);
+        const eager = await read(np.matmul(arr(X, [m, k], "float32"), arr(W, [n, k], "float32").transpose()));
+        assert.deepEqual(eager, want, `X W^T ${m}x${k}x${n} eager`);
+      }
+      // G^T X: [K, r]^T x [K, d] (broadcast loads of G as load32_splat) with r = 10 (hyperclean), other even and odd r, K not a multiple of 4
+      for (const [K, r, d] of [[600, 10, 784], [50, 10, 20], [37, 6, 8], [41, 14, 12], [64, 2, 784], [33, 10, 4], [5, 12, 36]]) {
+        const G = ints(K * r, 5, 3);
+        const X = ints(K * d, 7, 4);
+        const want: number[] = new Array(r * d).fill(0);
+        for (let i = 0; i < K; i++) for (let a = 0; a < r; a++) for (let c = 0; c < d; c++) want[a * d + c] += G[i * r + a] * X[i * d + c];
+        const f = jax.jit((g: Arr, x: Arr) => np.matmul(g.transpose(), x));
+        const got = await read(f(arr(G, [K, r], "float32"), arr(X, [K, d], "float32")) as Arr);
+        f.dispose();
+        assert.deepEqual(got, want, `G^T X ${K}x${r}x${d}`);
+      }
+    },
+  });
+  out.push({
+    name: "float32 and float64 sums of zeros under jit (patch 061: a reduction of the constant 0 runs as its epilogue) keep the epilogue's value",
+    patch: "061",
+    failsUnpatched: false,
+    async run() {
+      for (const dt of ["float32", "float64"] as const) {
+        const b = Array.from({ length: 10 * 7 }, (_, i) => (i % 5) - 2);
+        // zeros [10, 600] x a [600, 7] + b: a product with a literal zero operand, then an epilogue
+        const f = jax.jit((a: Arr, bb: Arr) => np.matmul(np.zeros([10, 600], { dtype: dtypeOf(dt) }), a).add(bb).mul(3));
+        const got = await read(f(arr(Array.from({ length: 600 * 7 }, (_, i) => i % 3), [600, 7], dt), arr(b, [10, 7], dt)) as Arr);
+        f.dispose();
+        assert.deepEqual(got, b.map((v) => 3 * v), `${dt} zeros x a + b`);
+        // the gradient of a loss that does not depend on v through a product: d/dv sum(0 * (X v)) = 0
+        const X = arr(Array.from({ length: 40 * 8 }, (_, i) => (i % 7) - 3), [40, 8], dt);
+        const g = jax.jit((v: Arr) => jax.grad((w: Arr) => np.matmul(X.ref, w.ref).mul(0).sum().add(w.ref.mul(w).sum()))(v));
+        const v = Array.from({ length: 8 }, (_, i) => i - 4);
+        assert.deepEqual(await read(g(arr(v, [8], dt)) as Arr), v.map((x) => 2 * x), `${dt} grad`);
+        g.dispose();
+        X.dispose();
+      }
+    },
+  });
   return out;
 }
