@@ -23,8 +23,23 @@ export function fitLine(xs: number[], ys: number[]): { slope: number; intercept:
   if (sxx === 0) throw new Error("fitLine: all x values are equal");
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
-  const r2 = syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
+  const r2 = syy === 0 ? 1 : Math.min(1, (sxy * sxy) / (sxx * syy));
   return { slope, intercept, r2, n };
+}
+
+/**
+ * How y grows over the measured x range: "flat" when the fitted line rises by less than `tol` (default
+ * 5%) of its value at the smallest x, "linear" when it rises more and fits with r2 >= 0.98, else
+ * "nonlinear". `relativeGrowth` is that rise over the value at the smallest x.
+ */
+export function growth(xs: number[], ys: number[], tol = 0.05): { shape: "flat" | "linear" | "nonlinear"; relativeGrowth: number } {
+  const line = fitLine(xs, ys);
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const at = line.intercept + line.slope * lo;
+  const relativeGrowth = (line.slope * (hi - lo)) / Math.abs(at);
+  const shape = relativeGrowth < tol ? "flat" : line.r2 >= 0.98 ? "linear" : "nonlinear";
+  return { shape, relativeGrowth };
 }
 
 /**

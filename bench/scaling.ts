@@ -10,7 +10,8 @@
  * before the step). A point whose memory, extrapolated from the sweep's earlier points, would exceed
  * `--budget-gib` (default 24; the engine's wasm32 heap also stops at 4 GiB), or that outlives
  * `--point-timeout` seconds, is skipped or stopped with the reason recorded. The file is rewritten after
- * every point and `--resume` keeps the points already in it. Slopes (MiB per inner step, MiB per 1000
+ * every point and `--resume` keeps the points already in it. A point whose steps would take longer than
+ * `--long-point` seconds (default 240, extrapolated) runs 1 warm-up and 3 timed steps (recorded). Slopes (MiB per inner step, MiB per 1000
  * samples, ms per inner step) are least-squares lines per sweep. Writes bench/results/scaling.{json,svg}.
  * Load average at each point is recorded; a point started with the 1-minute load above the core count
  * is flagged `loaded`. Threads: bilevel 2 wasm threads; torch 2 threads, OPENBLAS_NUM_THREADS=1.
@@ -29,7 +30,7 @@ import { renderSvg } from "../src/report/plots.js";
 import { getSolver } from "../src/solvers/registry.js";
 import { getTask } from "../src/tasks/index.js";
 import { machineInfo, median } from "./machine.js";
-import { fitLine, largestWithin, predictBytes, scalingPlotSpec, type ScalingPlotPoint } from "./scaling-fit.js";
+import { fitLine, growth, largestWithin, predictBytes, scalingPlotSpec, type ScalingPlotPoint } from "./scaling-fit.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,6 +51,8 @@ const VARIANTS = arg("variants", "itd,itd-last5,aid-cg,bome").split(",");
 const BUDGET = Number(arg("budget-gib", "24")) * 2 ** 30;
 const WASM_MAX = 4 * 2 ** 30; // wasm32 memory: 65536 pages of 64 KiB
 const TIMEOUT_S = Number(arg("point-timeout", "900"));
+/** A point whose steps, extrapolated, would take longer than this runs 1 warm-up and 3 timed steps instead. */
+const LONG_S = Number(arg("long-point", "240"));
 const OUT = arg("out", path.join(root, "bench", "results", "scaling.json"));
 const PY = arg("python", "/usr/bin/python3");
 const MiB = 2 ** 20;
@@ -181,11 +184,12 @@ function grid(): { n: number; T: number }[] {
   return pts.filter((p) => !seen.has(`${p.n}|${p.T}`) && seen.add(`${p.n}|${p.T}`)).sort((a, b) => a.n * a.T - b.n * b.T);
 }
 
-/** Memory (bytes; for `seconds`, seconds x 2^20) the point would need, from the same implementation and variant's measured points of the same sweep. */
-function predicted(done: Point[], p: { impl: string; variant: string; n: number; T: number }, field: "peakRssMiB" | "enginePeakMiB" | "seconds"): number | null {
-  const mine = done.filter((d) => d.status === "ok" && d.impl === p.impl && d.variant === p.variant && d[field] !== undefined);
-  const inT = mine.filter((d) => d.n === p.n && d.T < p.T).map((d) => ({ x: d.T, bytes: d[field]! * MiB }));
-  const inN = mine.filter((d) => d.T === p.T && d.n < p.n).map((d) => ({ x: d.n, bytes: d[field]! * MiB }));
+/** Memory (bytes; for `seconds` and `stepMs`, the point's seconds or slowest step's ms x 2^20) the point would need, from the same implementation and variant's measured points of the same sweep. */
+function predicted(done: Point[], p: { impl: string; variant: string; n: number; T: number }, field: "peakRssMiB" | "enginePeakMiB" | "seconds" | "stepMs"): number | null {
+  const get = (d: Point) => (field === "stepMs" ? d.msPerStep?.max : d[field]);
+  const mine = done.filter((d) => d.status === "ok" && d.impl === p.impl && d.variant === p.variant && get(d) !== undefined);
+  const inT = mine.filter((d) => d.n === p.n && d.T < p.T).map((d) => ({ x: d.T, bytes: get(d)! * MiB }));
+  const inN = mine.filter((d) => d.T === p.T && d.n < p.n).map((d) => ({ x: d.n, bytes: get(d)! * MiB }));
   const a = predictBytes(inT, p.T);
   const b = predictBytes(inN, p.n);
   return a === null && b === null ? null : Math.max(a ?? 0, b ?? 0);
@@ -210,22 +214,32 @@ function slopes(points: Point[]): Record<string, unknown> {
       const memN = fit(byN, (p) => p.n / 1000, (p) => p.peakRssMiB);
       const engN = fit(byN, (p) => p.n / 1000, (p) => p.enginePeakMiB);
       const msN = fit(byN, (p) => p.n / 1000, (p) => p.msPerStep!.median);
-      const r = (l: { slope: number; intercept: number; r2: number } | null, d = 3) => (l ? { slope: round(l.slope, d), intercept: round(l.intercept, 1), r2: round(l.r2, 3) } : null);
-      e.rssMiBPerInnerStep = r(memT);
-      e.engineMiBPerInnerStep = r(engT);
-      e.msPerInnerStep = r(msT, 2);
-      e.rssMiBPer1000Samples = r(memN);
-      e.engineMiBPer1000Samples = r(engN);
-      e.msPer1000Samples = r(msN, 2);
+      const r = (l: { slope: number; intercept: number; r2: number } | null, pts: Point[], x: (p: Point) => number, y: (p: Point) => number | undefined, d = 3) => {
+        if (!l) return null;
+        const q = pts.filter((p) => y(p) !== undefined);
+        const g = growth(q.map(x), q.map((p) => y(p)!));
+        return { slope: round(l.slope, d), intercept: round(l.intercept, 1), r2: round(l.r2, 3), shape: g.shape, relativeGrowth: round(g.relativeGrowth, 3) };
+      };
+      e.rssMiBPerInnerStep = r(memT, byT, (p) => p.T, (p) => p.peakRssMiB);
+      e.engineMiBPerInnerStep = r(engT, byT, (p) => p.T, (p) => p.enginePeakMiB);
+      e.msPerInnerStep = r(msT, byT, (p) => p.T, (p) => p.msPerStep!.median, 2);
+      e.rssMiBPer1000Samples = r(memN, byN, (p) => p.n / 1000, (p) => p.peakRssMiB);
+      e.engineMiBPer1000Samples = r(engN, byN, (p) => p.n / 1000, (p) => p.enginePeakMiB);
+      e.msPer1000Samples = r(msN, byN, (p) => p.n / 1000, (p) => p.msPerStep!.median, 2);
+      const flat = (l: unknown) => (l as { shape?: string } | null)?.shape === "flat";
       // Largest sizes the fitted lines allow: RSS within the budget; bilevel's engine heap within 4 GiB as well.
-      const lim = (rssLine: typeof memT, engLine: typeof engT, scale: number) => {
-        const a = rssLine ? largestWithin(rssLine, BUDGET / MiB) : null;
-        const b = impl === "bilevel" && engLine ? largestWithin(engLine, WASM_MAX / MiB) : null;
+      const lim = (rssLine: typeof memT, engLine: typeof engT, scale: number, rssFlat: boolean, engFlat: boolean) => {
+        const a = rssLine && !rssFlat ? largestWithin(rssLine, BUDGET / MiB) : null;
+        const b = impl === "bilevel" && engLine && !engFlat ? largestWithin(engLine, WASM_MAX / MiB) : null;
         const both = [a, b].filter((x): x is number => x !== null);
         return both.length ? Math.round(Math.min(...both) * scale) : null;
       };
       e.largestMeasured = { T: byT.length ? byT.at(-1)!.T : null, n: byN.length ? byN.at(-1)!.n : null };
-      e.largestExtrapolated = { T: lim(memT, engT, 1), n: lim(memN, engN, 1000), note: "null = memory does not grow with it (flat)" };
+      e.largestExtrapolated = {
+        T: lim(memT, engT, 1, flat(e.rssMiBPerInnerStep), flat(e.engineMiBPerInnerStep)),
+        n: lim(memN, engN, 1000, flat(e.rssMiBPer1000Samples), flat(e.engineMiBPer1000Samples)),
+        note: `from the fitted lines: peak RSS within ${BUDGET / 2 ** 30} GiB${impl === "bilevel" ? " and engine buffers within the 4 GiB wasm32 heap" : ""}; null = memory flat in it (not the limit); n above 55000 exceeds MNIST`,
+      };
       out[`${v} (${impl})`] = e;
     }
   return out;
@@ -278,21 +292,25 @@ async function main(): Promise<void> {
           points.push({ ...base, status: "skipped", reason: `extrapolated from the smaller points: ${why}` });
           continue;
         }
+        // long points (extrapolated from the sweep's smaller ones) run fewer steps: 1 warm-up + 3 timed
+        const stepMs = predicted(points, base, "stepMs");
+        const short = stepMs !== null && (stepMs / MiB / 1000) * (WARMUP + TIMED) > LONG_S;
+        const [warmup, timed] = short ? [1, 3] : [WARMUP, TIMED];
         const load = os.loadavg().map((x) => round(x, 2));
         const t0 = Date.now();
         const r =
           impl === "bilevel"
-            ? runChild(process.execPath, [fileURLToPath(import.meta.url), "--child", v, "--n", String(g.n), "--T", String(g.T), "--warmup", String(WARMUP), "--timed", String(TIMED)], { BILEVEL_THREADS: "2" })
-            : runChild(PY, [path.join(root, "bench", "reference", "hyperclean_torch.py"), "--data", data, "--solver", variant(v).solver, "--n", String(g.n), "--T", String(g.T), "--truncate", String(truncate), "--steps", String(WARMUP + TIMED), "--eval-at", String(WARMUP + TIMED), "--reset-peak-after", String(WARMUP), "--threads", "2"], { OPENBLAS_NUM_THREADS: "1" });
+            ? runChild(process.execPath, [fileURLToPath(import.meta.url), "--child", v, "--n", String(g.n), "--T", String(g.T), "--warmup", String(warmup), "--timed", String(timed)], { BILEVEL_THREADS: "2" })
+            : runChild(PY, [path.join(root, "bench", "reference", "hyperclean_torch.py"), "--data", data, "--solver", variant(v).solver, "--n", String(g.n), "--T", String(g.T), "--truncate", String(truncate), "--steps", String(warmup + timed), "--eval-at", String(warmup + timed), "--reset-peak-after", String(warmup), "--threads", "2"], { OPENBLAS_NUM_THREADS: "1" });
         const seconds = round((Date.now() - t0) / 1000);
         const loaded = load[0] > os.cpus().length;
         if (!r.ok) {
           points.push({ ...base, status: "failed", reason: r.reason, loadAverage: load, loaded, seconds });
         } else {
           const o = r.out;
-          const times = impl === "torch" ? o.msPerStep.slice(WARMUP) : o.msPerStep;
-          const warm = impl === "torch" ? o.msPerStep.slice(0, WARMUP) : o.warmupMs;
-          const metrics = impl === "torch" ? (o.metrics as unknown as Record<string, Record<string, number>>)[String(WARMUP + TIMED)] : o.metrics;
+          const times = impl === "torch" ? o.msPerStep.slice(warmup) : o.msPerStep;
+          const warm = impl === "torch" ? o.msPerStep.slice(0, warmup) : o.warmupMs;
+          const metrics = impl === "torch" ? (o.metrics as unknown as Record<string, Record<string, number>>)[String(warmup + timed)] : o.metrics;
           points.push({
             ...base,
             status: "ok",
