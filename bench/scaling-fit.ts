@@ -74,22 +74,27 @@ export interface ScalingPlotPoint {
   msMin: number;
   msMax: number;
   peakRssMiB: number;
+  /** bilevel only: the engine's peak live-buffer MiB. */
+  enginePeakMiB?: number;
 }
 
-/** Four panels: ms/step and peak RSS against T (n fixed) and against n (T fixed); log axes; a line per variant and implementation. */
+/**
+ * Six panels: ms/step (log axis), peak RSS and bilevel's engine buffers (linear axes, so slopes show)
+ * against T (n fixed) and against n (T fixed); a line per variant and implementation.
+ */
 export function scalingPlotSpec(points: ScalingPlotPoint[], title: string, fixed: { n: number; T: number }): PlotSpec {
   const values = points.map((p) => ({ ...p, series: `${p.variant} (${p.impl})` }));
-  const panel = (sweep: "T" | "n", field: "msPerStep" | "peakRssMiB", yTitle: string) => ({
-    width: 300,
-    height: 200,
+  const panel = (sweep: "T" | "n", field: "msPerStep" | "peakRssMiB" | "enginePeakMiB", yTitle: string) => ({
+    width: 250,
+    height: 190,
     title: `${yTitle} vs ${sweep === "T" ? `T (n = ${fixed.n})` : `n (T = ${fixed.T})`}`,
-    transform: [{ filter: { field: "sweep", equal: sweep } }],
+    transform: [{ filter: { field: "sweep", equal: sweep } }, { filter: `isValid(datum.${field})` }],
     mark: { type: "line", point: true, strokeWidth: 2 },
     encoding: {
-      x: { field: "x", type: "quantitative", title: sweep === "T" ? "inner steps T" : "training samples n", scale: { type: "log" } },
-      y: { field, type: "quantitative", title: yTitle, scale: { type: "log" } },
+      x: { field: "x", type: "quantitative", title: sweep === "T" ? "inner steps T" : "training samples n", scale: { type: "log", nice: false } },
+      y: { field, type: "quantitative", title: yTitle, scale: field === "msPerStep" ? { type: "log" } : { zero: false } },
       color: { field: "variant", type: "nominal", title: "solver", legend: { orient: "bottom" } },
-      strokeDash: { field: "impl", type: "nominal", title: "implementation", legend: { orient: "bottom" } },
+      strokeDash: { field: "impl", type: "nominal", title: "implementation", legend: { orient: "bottom", symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2 } },
       detail: { field: "series" },
     },
   });
@@ -97,8 +102,8 @@ export function scalingPlotSpec(points: ScalingPlotPoint[], title: string, fixed
     title: { text: title },
     data: { values },
     vconcat: [
-      { hconcat: [panel("T", "msPerStep", "ms per outer step"), panel("T", "peakRssMiB", "peak RSS (MiB)")] },
-      { hconcat: [panel("n", "msPerStep", "ms per outer step"), panel("n", "peakRssMiB", "peak RSS (MiB)")] },
+      { hconcat: [panel("T", "msPerStep", "ms per outer step"), panel("T", "peakRssMiB", "peak RSS (MiB)"), panel("T", "enginePeakMiB", "bilevel engine buffers (MiB)")] },
+      { hconcat: [panel("n", "msPerStep", "ms per outer step"), panel("n", "peakRssMiB", "peak RSS (MiB)"), panel("n", "enginePeakMiB", "bilevel engine buffers (MiB)")] },
     ],
     config: { font: "sans-serif", view: { stroke: "#ccc" }, background: "white" },
   };

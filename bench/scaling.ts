@@ -338,7 +338,7 @@ async function main(): Promise<void> {
   const plotPts: ScalingPlotPoint[] = [];
   for (const p of points) {
     if (p.status !== "ok") continue;
-    const base = { impl: p.impl, variant: p.variant, msPerStep: p.msPerStep!.median, msMin: p.msPerStep!.min, msMax: p.msPerStep!.max, peakRssMiB: p.peakRssMiB! };
+    const base = { impl: p.impl, variant: p.variant, msPerStep: p.msPerStep!.median, msMin: p.msPerStep!.min, msMax: p.msPerStep!.max, peakRssMiB: p.peakRssMiB!, enginePeakMiB: p.enginePeakMiB };
     if (p.n === N0) plotPts.push({ ...base, sweep: "T", x: p.T });
     if (p.T === T0) plotPts.push({ ...base, sweep: "n", x: p.n });
   }

@@ -44,14 +44,14 @@ test("predictBytes extrapolates through the last two points and never below the 
   assert.equal(predictBytes([{ x: 10, bytes: 300 }, { x: 50, bytes: 200 }], 200), 200); // shrinking: the last value
 });
 
-test("the scaling plot has four panels (ms and RSS against T and n) and renders to SVG", async () => {
+test("the scaling plot has six panels (ms, RSS and engine bytes against T and n) and renders to SVG", async () => {
   const pts = [10, 50, 200].flatMap((T) => [
-    { impl: "bilevel", variant: "itd", sweep: "T" as const, x: T, msPerStep: 10 * T, msMin: 9 * T, msMax: 11 * T, peakRssMiB: 200 + T },
+    { impl: "bilevel", variant: "itd", sweep: "T" as const, x: T, msPerStep: 10 * T, msMin: 9 * T, msMax: 11 * T, peakRssMiB: 200 + T, enginePeakMiB: 50 + T },
     { impl: "torch", variant: "itd", sweep: "T" as const, x: T, msPerStep: 5 * T, msMin: 4 * T, msMax: 6 * T, peakRssMiB: 300 + T },
   ]);
   const spec = scalingPlotSpec(pts, "test", { n: 5000, T: 10 }) as { vconcat: { hconcat: unknown[] }[] };
   assert.equal(spec.vconcat.length, 2);
-  assert.equal(spec.vconcat.flatMap((r) => r.hconcat).length, 4);
+  assert.equal(spec.vconcat.flatMap((r) => r.hconcat).length, 6);
   const svg = await renderSvg(spec);
   assert.ok(svg.startsWith("<svg") && svg.includes("peak RSS (MiB)"), svg.slice(0, 200));
 });
