@@ -164,6 +164,8 @@ interface Point {
   T: number;
   status: "ok" | "skipped" | "failed";
   reason?: string;
+  /** A remark on how the point was measured (e.g. paused for another process's quiet window). */
+  note?: string;
   loadAverage?: number[];
   loaded?: boolean;
   msPerStep?: { median: number; min: number; max: number; n: number };

@@ -108,7 +108,7 @@ interface ScalingResult {
   torch: string | null;
   loaded: boolean;
   settings: { warmup: number; timed: number; n0: number; T0: number; ns: number[]; Ts: number[]; budgetGiB: number; variants: string[]; impls: string[] };
-  points: { impl: string; variant: string; n: number; T: number; status: string; reason?: string; loaded?: boolean; msPerStep?: Stat; peakRssMiB?: number; enginePeakMiB?: number }[];
+  points: { impl: string; variant: string; n: number; T: number; status: string; reason?: string; note?: string; loaded?: boolean; msPerStep?: Stat; peakRssMiB?: number; enginePeakMiB?: number }[];
   slopes: Record<string, Record<string, Line | Record<string, number | string | null>>>;
 }
 
@@ -143,6 +143,7 @@ export function scalingBlock(r: ScalingResult): string {
     `Machine: ${machineLine(r.machine, r.date, "when the file was written")}; PyTorch ${r.torch}. Source: bench/results/scaling.json (\`npm run bench:scaling\`).${loadedPts ? ` ${loadedPts} of ${r.points.length} points were measured with the load average above the core count: their times are not valid benchmark figures (the memory figures are).` : ""}`,
     "",
     ...rows,
+    ...r.points.filter((p) => p.note).map((p) => `\nNote on ${p.variant} (${p.impl}) n = ${p.n}, T = ${p.T}: ${p.note}`),
     ...(notOk.length ? ["", "Not measured: " + notOk.map((p) => `${p.variant} (${p.impl}) n = ${p.n}, T = ${p.T}: ${p.status}, ${p.reason}`).join("; ") + "."] : []),
   ].join("\n");
 }
