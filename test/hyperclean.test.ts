@@ -54,6 +54,19 @@ test("hyperclean-fashion fails with one line naming the folder when its files ar
   await assert.rejects(getTask("hyperclean-mnist").create({ rate: 1.5, dataDir: "" }, 0), /rate: expected a number in \[0, 1\]/);
 });
 
+test("option n sets the training-set size (images 0..n-1, validation n..n+4999) and rejects sizes MNIST cannot hold", async () => {
+  const p = await getTask("hyperclean-mnist").create({ rate: 0.5, dataDir: "", n: 12000 }, 0);
+  assert.equal(p.info?.nTrain, 12000);
+  assert.equal(p.info?.corrupted, 6000);
+  const clean = loadMnist().trainLabels.subarray(0, 12000);
+  assert.equal(p.info?.corruptedIndexSum, corruptionFingerprint(corruptLabels(clean, 0.5, 0)).corruptedIndexSum);
+  const s = p.init(0);
+  assert.deepEqual((s.x as Arr).shape, [12000]);
+  jax.tree.dispose(s);
+  await assert.rejects(getTask("hyperclean-mnist").create({ rate: 0.5, dataDir: "", n: 55001 }, 0), /n: expected an integer in \[1, 55000\], got 55001/);
+  await assert.rejects(getTask("hyperclean-mnist").create({ rate: 0.5, dataDir: "", n: 2.5 }, 0), /n: expected an integer/);
+});
+
 test("f and F and their autodiff gradients match hand-written formulas at a random point", async () => {
   const p = await getTask("hyperclean-mnist").create({ rate: 0.5, dataDir: "" }, 0);
   const m = loadMnist();

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { readBlock, solverTable, taskTable } from "../scripts/readme.js";
+import { benchBlocks, readBlock, scalingBlock, solverTable, taskTable, vsTorchBlock } from "../scripts/readme.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
@@ -57,6 +57,40 @@ test("the implicit-differentiation example's gradient equals the ridge closed fo
 test("the README solver and task tables equal the registry's (run `npm run readme`)", () => {
   assert.equal(readBlock(readme, "solvers"), solverTable(), "solver table is stale: run `npm run readme`");
   assert.equal(readBlock(readme, "tasks"), taskTable(), "task table is stale: run `npm run readme`");
+});
+
+test("the README's speed blocks are generated from bench/results (run `npm run readme`)", () => {
+  for (const [name, body] of Object.entries(benchBlocks(root))) assert.equal(readBlock(readme, name), body, `${name} block is stale: run \`npm run readme\``);
+});
+
+test("the vs-torch block carries the date, machine, spread and ratio of the result file", () => {
+  const r = JSON.parse(fs.readFileSync(path.join(root, "bench/results/vs-torch.json"), "utf8"));
+  const b = vsTorchBlock(r);
+  assert.ok(b.includes(r.date.slice(0, 10)) && b.includes(String(r.machine.cpuModel)), b);
+  for (const [k, v] of Object.entries(r.solvers as Record<string, { bilevelMsPerStep: { median: number; min: number; max: number }; ratio: { median: number } }>)) {
+    const m = v.bilevelMsPerStep;
+    const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+    assert.ok(b.includes(`${f(m.median)} (${f(m.min)}-${f(m.max)})`), `${k}: bilevel median and spread`);
+    assert.ok(b.includes(v.ratio.median.toFixed(2)), `${k}: ratio`);
+  }
+});
+
+test("the scaling block lists every variant and implementation, flags load and names points not measured", () => {
+  const pt = (impl: string, variant: string, n: number, T: number, extra: Record<string, unknown> = {}) => ({ impl, variant, n, T, status: "ok", msPerStep: { median: 10, min: 9, max: 12 }, peakRssMiB: 300, ...extra });
+  const b = scalingBlock({
+    date: "2026-12-02T05:00:00.000Z",
+    machine: { cpuModel: "CPU", cpus: 2, memoryGiB: 24, node: "v20", jax: "0.1.25", enginePatches: [], loadAverage: [3, 2, 1] },
+    torch: "1.13",
+    loaded: true,
+    settings: { warmup: 3, timed: 5, n0: 5000, T0: 10, ns: [5000], Ts: [10, 50], budgetGiB: 24, variants: ["itd"], impls: ["bilevel", "torch"] },
+    points: [pt("bilevel", "itd", 5000, 10, { loaded: true }), pt("torch", "itd", 5000, 10), { impl: "torch", variant: "itd", n: 5000, T: 50, status: "failed", reason: "exited 1: out of memory" }],
+    slopes: { "itd (bilevel)": { rssMiBPerInnerStep: { slope: 1.234, r2: 1, shape: "linear" }, largestMeasured: { T: 50, n: 5000 }, largestExtrapolated: { T: 19000, n: null } } },
+  });
+  assert.match(b, /\| itd \(bilevel\) \| 10\.0 \(9\.0-12\.0\) \| — \| 1\.23 \(linear\) \|/);
+  assert.match(b, /\| itd \(torch\) \|/);
+  assert.match(b, /19,000 \/ not memory-bound/);
+  assert.match(b, /1 of 3 points were measured with the load average above the core count/);
+  assert.match(b, /Not measured: itd \(torch\) n = 5000, T = 50: failed, exited 1: out of memory\./);
 });
 
 test(".ci/run runs npm ci and then exactly the README's test command", () => {

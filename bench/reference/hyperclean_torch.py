@@ -13,13 +13,19 @@ settings (T = 10 inner steps of 0.1; zero start; float32; full batch):
           (||gq||^2 + eps)); x <- x - lrX (gF_x + lambda gq_x); y <- y - lrY (gF_y + lambda gq_y)
           (eta 0.5, lrX 1e5, lrY 1, eps 1e-8)
 
-Prints one JSON object: per-step wall times (ms, after torch's work is done) and the metrics
-(testAccuracy, f1, valLoss) at the requested steps. Run with OPENBLAS_NUM_THREADS=1; torch uses
+For the scaling bench (bench/scaling.ts): --n sets the training-set size (images 0..n-1, validation
+n..n+4999; 5000 = the shared spec), --truncate K differentiates itd through only the last K of the T
+inner steps (the first T - K run without a graph, as src/oracles/unroll.ts; 0 = all).
+
+Prints one JSON object: per-step wall times (ms, after torch's work is done), the process's peak RSS
+(getrusage ru_maxrss; with --reset-peak-after K also the peak over steps K+1.. alone, from
+/proc/self/status after resetting it through /proc/self/clear_refs) and the metrics (testAccuracy, f1, valLoss) at the requested steps. Run with OPENBLAS_NUM_THREADS=1; torch uses
 --threads intra-op threads (default 2).
 """
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -78,7 +84,15 @@ def main():
     ap.add_argument("--T", type=int, default=10)
     ap.add_argument("--inner-lr", type=float, default=0.1)
     ap.add_argument("--cg-iters", type=int, default=10)
+    ap.add_argument("--n", type=int, default=N_TRAIN, help="training-set size (validation = the next 5000 images)")
+    ap.add_argument("--truncate", type=int, default=0, help="itd: differentiate through the last K inner steps (0 = all)")
+    ap.add_argument("--reset-peak-after", type=int, default=0, help="reset the RSS high-water mark after this step (0 = never)")
     a = ap.parse_args()
+    n = a.n
+    if not 1 <= n <= 60000 - N_VAL:
+        sys.exit(f"--n: expected an integer in [1, {60000 - N_VAL}], got {n}")
+    if not 0 <= a.truncate <= a.T:
+        sys.exit(f"--truncate: expected an integer in [0, T = {a.T}], got {a.truncate}")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
 
@@ -86,14 +100,14 @@ def main():
     tr_lab = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte"))
     te_img = read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte")).reshape(-1, 784)
     te_lab = read_idx(os.path.join(a.data, "t10k-labels-idx1-ubyte"))
-    noisy, mask, chosen = corrupt(tr_lab[:N_TRAIN], 0.5, a.seed)
+    noisy, mask, chosen = corrupt(tr_lab[:n], 0.5, a.seed)
     fingerprint = {"corrupted": len(chosen), "firstCorrupted": chosen[:8], "corruptedIndexSum": int(sum(chosen))}
 
     f32 = torch.float32
-    Xtr = torch.tensor(tr_img[:N_TRAIN] / 255.0, dtype=f32)
+    Xtr = torch.tensor(tr_img[:n] / 255.0, dtype=f32)
     Ytr = torch.tensor(noisy)
-    Xval = torch.tensor(tr_img[N_TRAIN:N_TRAIN + N_VAL] / 255.0, dtype=f32)
-    Yval = torch.tensor(tr_lab[N_TRAIN:N_TRAIN + N_VAL].astype(np.int64))
+    Xval = torch.tensor(tr_img[n:n + N_VAL] / 255.0, dtype=f32)
+    Yval = torch.tensor(tr_lab[n:n + N_VAL].astype(np.int64))
     Xte = torch.tensor(te_img / 255.0, dtype=f32)
     Yte = torch.tensor(te_lab.astype(np.int64))
     ce = torch.nn.functional.cross_entropy
@@ -105,20 +119,28 @@ def main():
     def upper(W, b):
         return ce(Xval @ W.T + b, Yval)
 
-    def inner(x, W, b, graph):
-        for _ in range(a.T):
+    def inner(x, W, b, graph, truncate=0):
+        # with truncate = K > 0 only the last K steps are recorded for differentiation
+        free = a.T - truncate if graph and 0 < truncate < a.T else 0
+        for t in range(a.T):
+            if t < free:  # a step outside the graph: its result is a constant leaf
+                Wd, bd = W.detach().requires_grad_(True), b.detach().requires_grad_(True)
+                gW, gb = torch.autograd.grad(lower(x.detach(), Wd, bd), (Wd, bd))
+                W = (Wd - a.inner_lr * gW).detach().requires_grad_(True)
+                b = (bd - a.inner_lr * gb).detach().requires_grad_(True)
+                continue
             gW, gb = torch.autograd.grad(lower(x, W, b), (W, b), create_graph=graph)
             W, b = W - a.inner_lr * gW, b - a.inner_lr * gb
         return W, b
 
-    x = torch.zeros(N_TRAIN, dtype=f32)
+    x = torch.zeros(n, dtype=f32)
     W = torch.zeros(CLASSES, 784, dtype=f32)
     b = torch.zeros(CLASSES, dtype=f32)
 
     def step_itd(x, W, b, lrX=1e5):
         x = x.requires_grad_(True)
         W0, b0 = W.requires_grad_(True), b.requires_grad_(True)
-        WT, bT = inner(x, W0, b0, graph=True)
+        WT, bT = inner(x, W0, b0, graph=True, truncate=a.truncate)
         (h,) = torch.autograd.grad(upper(WT, bT), (x,))
         return (x - lrX * h).detach(), WT.detach(), bT.detach()
 
@@ -177,16 +199,31 @@ def main():
             f1 = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
             return {"testAccuracy": acc, "f1": f1, "valLoss": upper(W, b).item()}
 
+    def status_kib(field):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return None
+
     eval_at = {int(s) for s in a.eval_at.split(",") if s}
-    times, at = [], {}
+    times, at, peak = [], {}, {}
     for k in range(1, a.steps + 1):
         t0 = time.perf_counter()
         x, W, b = step(x, W, b)
         times.append((time.perf_counter() - t0) * 1000)
         if k in eval_at:
             at[str(k)] = metrics(x, W, b)
+        if k == a.reset_peak_after:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+            peak["baselineRssBytes"] = status_kib("VmRSS") * 1024
+    if peak:
+        peak["stepPeakRssBytes"] = status_kib("VmHWM") * 1024
     json.dump({"solver": a.solver, "steps": a.steps, "threads": a.threads, "torch": torch.__version__,
                "openblasThreads": os.environ.get("OPENBLAS_NUM_THREADS"), "fingerprint": fingerprint,
+               "n": n, "T": a.T, "truncate": a.truncate,
+               "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, **peak,
                "msPerStep": times, "metrics": at}, sys.stdout)
     sys.stdout.write("\n")
 

@@ -15,6 +15,8 @@ interface BackendLike {
 
 const live = new Map<number, { refs: number; bytes: number }>();
 let tracking = false;
+let liveBytes = 0;
+let peakBytes = 0;
 
 /**
  * Start counting live device buffers of the default backend (idempotent). Buffers allocated before
@@ -29,6 +31,8 @@ export async function trackBuffers(): Promise<void> {
   b.malloc = (size, init) => {
     const slot = malloc(size, init);
     live.set(slot, { refs: 1, bytes: size });
+    liveBytes += size;
+    if (liveBytes > peakBytes) peakBytes = liveBytes;
     return slot;
   };
   b.incRef = (slot) => {
@@ -39,7 +43,10 @@ export async function trackBuffers(): Promise<void> {
   b.decRef = (slot) => {
     decRef(slot);
     const e = live.get(slot);
-    if (e && --e.refs <= 0) live.delete(slot);
+    if (e && --e.refs <= 0) {
+      live.delete(slot);
+      liveBytes -= e.bytes;
+    }
   };
   tracking = true;
 }
@@ -50,4 +57,18 @@ export function liveBuffers(): { count: number; bytes: number } {
   let bytes = 0;
   for (const e of live.values()) bytes += e.bytes;
   return { count: live.size, bytes };
+}
+
+/**
+ * The largest total of live buffer bytes since `trackBuffers()` or the last `resetPeakBuffers()` (the
+ * engine's own high-water mark; the wasm heap behind it may be larger, it never shrinks).
+ */
+export function peakBufferBytes(): number {
+  if (!tracking) throw new Error("peakBufferBytes: call `await trackBuffers()` first");
+  return peakBytes;
+}
+
+/** Start a new high-water mark at the bytes live now. */
+export function resetPeakBuffers(): void {
+  peakBytes = liveBytes;
 }

