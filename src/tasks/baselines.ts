@@ -23,8 +23,8 @@ export interface BaselineDef {
   /** One line: what is fitted and how the hyperparameter is chosen. */
   description: string;
   oracle?: boolean;
-  /** The metric on one seed, task options resolved (the task's defaults under any overrides). */
-  run(opts: Options, seed: number): Promise<number>;
+  /** The metric on one seed, task options resolved (the task's defaults under any overrides); or it with facts of the fit (chosen C, convergence). */
+  run(opts: Options, seed: number): Promise<number | { value: number; info: Record<string, number> }>;
 }
 
 export interface TaskBaselines {
@@ -71,7 +71,7 @@ const HC_TRAIN = 5000;
 const HC_L2 = 0.001;
 
 /** hyper-cleaning: the task's lower level with weight 1 on the kept training samples (all, or the uncorrupted ones), solved to ||grad||_inf < 1e-6; test accuracy. */
-export function hypercleanBaseline(which: "noCleaning" | "cleanOnly", name: "mnist" | "fashionMnist", o: Options, seed: number): number {
+export function hypercleanBaseline(which: "noCleaning" | "cleanOnly", name: "mnist" | "fashionMnist", o: Options, seed: number): { value: number; info: Record<string, number> } {
   const ds = dataset(name, String(o.dataDir ?? ""));
   const d = ds.rows * ds.cols;
   const clean = ds.trainLabels.subarray(0, HC_TRAIN);
@@ -80,7 +80,7 @@ export function hypercleanBaseline(which: "noCleaning" | "cleanOnly", name: "mni
   for (let i = 0; i < HC_TRAIN; i++) if (which === "noCleaning" || corr.mask[i] === 0) rows.push(i);
   const labels = Uint8Array.from(rows, (i) => corr.noisy[i]);
   const fit = fitSoftmax(pixelRows(ds.trainImages, d, rows), labels, 10, HC_L2, { tol: 1e-6, maxIter: 3000 });
-  return softmaxAccuracy(ds.testImages, ds.testLabels, d, 10, fit.theta);
+  return { value: softmaxAccuracy(ds.testImages, ds.testLabels, d, 10, fit.theta), info: { samples: rows.length, gradInf: fit.gradInf, iters: fit.iters } };
 }
 
 /** fewshot-digits: nearest centroid on raw pixels (support-class means, Euclidean) on the task's held-out episodes for the seed. */
@@ -135,7 +135,11 @@ export const taskBaselines: Record<string, TaskBaselines> = {
     metric: "testAccuracy",
     higherIsBetter: true,
     baselines: [
-      { name: "L2-SVM, C on a grid", description: `one C for all samples, ${SVM_C_GRID.length} values 1e-4..1e4, solved exactly (generalized Newton), chosen by validation accuracy`, run: async (o, s) => svmGridBaseline(o, s).testAccuracy },
+      { name: "L2-SVM, C on a grid", description: `one C for all samples, ${SVM_C_GRID.length} values 1e-4..1e4, solved exactly (generalized Newton), chosen by validation accuracy`, run: async (o, s) => {
+          const r = svmGridBaseline(o, s);
+          return { value: r.testAccuracy, info: { C: r.C, valAccuracy: r.valAccuracy } };
+        },
+      },
       { name: "L2-SVM, C = 1", description: "one fixed C = 1, solved exactly (the task's baselineTestAccuracy)", run: async (o, s) => svmGridFixed(o, s, 1) },
     ],
   },
@@ -151,7 +155,8 @@ export const taskBaselines: Record<string, TaskBaselines> = {
         run: async (o, s) => {
           const ds = dataset("imdb", String(o.dataFile ?? ""));
           const data = textFeatures(ds, s, Number(o.nTrain), Number(o.nVal), Number(o.nTest), Number(o.vocab));
-          return l2Baseline(data, l2Grid(21)).testAccuracy;
+          const r = l2Baseline(data, l2Grid(21));
+          return { value: r.testAccuracy, info: { lambda: r.lambda, valLoss: r.valLoss, maxGradNorm: Math.max(...r.table.map((t) => t.gradNorm)) } };
         },
       },
     ],
@@ -187,6 +192,8 @@ export interface BaselineResult {
   oracle: boolean;
   seeds: number[];
   values: number[];
+  /** Per seed, facts of the fit (when the baseline reports them). */
+  info?: Record<string, number>[];
   mean: number;
   ci: number;
 }
@@ -199,9 +206,14 @@ export async function runBaselines(task: string, opts: Options, seeds: number[],
   for (const b of tb.baselines) {
     if (only && !only.includes(b.name)) continue;
     const values: number[] = [];
-    for (const s of seeds) values.push(await b.run(opts, s));
+    const info: Record<string, number>[] = [];
+    for (const s of seeds) {
+      const r = await b.run(opts, s);
+      values.push(typeof r === "number" ? r : r.value);
+      if (typeof r !== "number") info.push(r.info);
+    }
     const { mean, ci } = ci95(values);
-    out.push({ name: b.name, description: b.description, oracle: b.oracle === true, seeds, values, mean, ci });
+    out.push({ name: b.name, description: b.description, oracle: b.oracle === true, seeds, values, ...(info.length ? { info } : {}), mean, ci });
   }
   return out;
 }
