@@ -26,3 +26,23 @@ test("svm-hpo: lvhba (tuned, 1000 steps) ends with max violation <= 1e-3 on seed
     }
   }
 });
+
+test("svm-hpo baseline: the grid C is the validation-accuracy argmax over SVM_C_GRID (each fit exact), and C = 1 is the task's baselineTestAccuracy", { skip: haveData ? false : "breast_cancer.csv not installed (python3-sklearn)" }, async () => {
+  const { svmGridBaseline, SVM_C_GRID, taskBaselines } = await import("../src/tasks/baselines.js");
+  const { svmSplits, svmHpoProblem } = await import("../src/tasks/svm-hpo.js");
+  const { fitL2Svm, svmAccuracy } = await import("../src/tasks/svm.js");
+  const { loadBreastCancer } = await import("../src/node/data.js");
+  const s = svmSplits(loadBreastCancer(), 1);
+  const accs = SVM_C_GRID.map((C) => {
+    const f = fitL2Svm(s.Xtr, s.ttr, s.d, C);
+    return svmAccuracy(s.Xval, s.tval, f.w, f.b);
+  });
+  const r = svmGridBaseline({ dataFile: "" }, 1);
+  assert.equal(r.valAccuracy, Math.max(...accs));
+  assert.ok(SVM_C_GRID.includes(r.C));
+  const c1 = await taskBaselines["svm-hpo"].baselines[1].run({ dataFile: "" }, 1);
+  const p = svmHpoProblem(s, { x0Low: -6, x0High: -5, baselineC: 1 });
+  const st = p.init(1);
+  const m = await p.evaluate!(st.x, st.y);
+  assert.equal(c1, m.baselineTestAccuracy);
+});
