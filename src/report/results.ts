@@ -194,7 +194,7 @@ export async function resultsHtml(tasks: TaskResults[], entries: LeaderboardEntr
     }
     if (e.solvers.length === 0 && !(t.bench?.solvers.length)) h.push(`<tr><td>solvers</td><td>not run</td><td>0</td><td class="l">no bench results committed</td></tr>`);
     for (const b of t.baselines?.baselines ?? []) {
-      h.push(`<tr><td>baseline: ${esc(b.name)}</td><td>${ci(b)}</td><td>${b.values.length}</td><td class="l">${esc(b.description)}${b.oracle ? " (oracle)" : ""}</td></tr>`);
+      h.push(`<tr><td>baseline: ${esc(b.name)}</td><td>${ci(b)}</td><td>${b.values.length}</td><td class="l">${esc(b.description)}</td></tr>`);
     }
     if (!t.baselines) h.push(`<tr><td>baselines</td><td>not run</td><td>0</td><td class="l">no baselines committed</td></tr>`);
     h.push(`</tbody></table>`);
