@@ -124,6 +124,9 @@ test("not run: no bench and no baselines give nulls and say so; merged benches: 
   assert.deepEqual(m.solvers, ["a", "b"]);
   assert.deepEqual(m.runs.map((r) => [r.solver, r.seed, r.final.testAccuracy]), [["a", 0, 0.1], ["a", 1, 0.3], ["b", 0, 0.4]]);
   assert.equal(mergeBenches([]), null);
+  // one seed: no interval, no verdict
+  const one = leaderboardEntry(t, bench("t", [run("a", 0, 0.99)]), baselines("t", [{ name: "b", values: [0.5, 0.5] }]));
+  assert.match(verdict(one), /on 1 seed: no interval, so no verdict/);
 });
 
 test("buildResults on a fixture tree writes leaderboard.json with the schema and a page with one section per task", async () => {

@@ -117,6 +117,8 @@ export function verdict(e: LeaderboardEntry): string {
   if (!e.best) return `Not run: no bench results committed (best baseline ${e.baseline!.name}, ${fmt(e.baseline!.mean)} ± ${fmt2(e.baseline!.ci)}).`;
   const w = `${e.best.solver} ${fmt(e.best.mean)} ± ${fmt2(e.best.ci)}`;
   if (!e.baseline) return `Best solver ${w}; no baseline committed, so no comparison.`;
+  const n = e.solvers.find((s) => s.solver === e.best!.solver)?.seeds ?? 0;
+  if (n < 2) return `Best solver ${e.best.solver} ${fmt(e.best.mean)} on ${n} seed: no interval, so no verdict against ${e.baseline.name} ${fmt(e.baseline.mean)} ± ${fmt2(e.baseline.ci)}.`;
   const b = `${e.baseline.name} ${fmt(e.baseline.mean)} ± ${fmt2(e.baseline.ci)}`;
   if (beats(e.best, e.baseline, e.higherIsBetter)) return `${w} beats the best baseline, ${b} (95% intervals disjoint).`;
   if (beats(e.baseline, e.best, e.higherIsBetter)) return `${w} does NOT beat the best baseline: ${b} is better (95% intervals disjoint).`;
