@@ -40,7 +40,7 @@ export const toJson = (bench: BenchResult, command?: string): string =>
 
 // ---- HTML ----------------------------------------------------------------------------------------
 
-const esc = (s: unknown): string =>
+export const esc = (s: unknown): string =>
   String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /** Four significant digits; exponent form for very small or large values. */
@@ -68,9 +68,9 @@ const pm = (m: { mean: number; std: number; n?: number }, runs?: number): string
 };
 
 /** Inline an SVG in HTML: drop the XML namespace attributes (HTML parsers add them). */
-const inlineSvg = (svg: string): string => svg.replace(/\s+xmlns(:xlink)?="[^"]*"/g, "");
+export const inlineSvg = (svg: string): string => svg.replace(/\s+xmlns(:xlink)?="[^"]*"/g, "");
 
-const CSS = `
+export const CSS = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.86em}

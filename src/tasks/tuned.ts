@@ -44,7 +44,7 @@ export const tuned = {
     "aid-cg": { T: 5, innerLr: 4, lrX: 3e4, iters: 5, steps: 400 },
   },
   "svm-hpo": {
-    lvhba: { alpha: 0.01, beta: 0.1, lrProx: 0.01, gamma1: 10, gamma2: 10, c0: 1, p: 0.5, lambda0: 1, steps: 1000 },
+    lvhba: { alpha: 0.01, beta: 0.1, lrProx: 0.01, gamma1: 10, gamma2: 10, c0: 1, p: 0.5, lambda0: 1, projIters: 10, steps: 1000 },
   },
   "fewshot-sinusoid": {
     itd: { lrX: 0.05, steps: 2000 },
