@@ -14,12 +14,15 @@ COMMON="actionRepeat=8 maxSteps=125 pretrainSteps=1000 seedSteps=500 stepsPerRou
 TARGET=${TARGET:-trueReturn=200}
 run() {
   out=$1
-  shift
-  $BILEVEL bench $TASK --steps 10 --seeds 5 --target "$TARGET" --quiet --resume --out "$OUT/$out" --log "$OUT/$out/evals.jsonl" "$@"
+  seeds=$2
+  shift 2
+  $BILEVEL bench $TASK --steps 10 --seeds "$seeds" --target "$TARGET" --quiet --resume --out "$OUT/$out" --log "$OUT/$out/evals.jsonl" "$@"
 }
 # shellcheck disable=SC2086
-run queries-20 --solvers aparl,pebble --set $COMMON pairs=2
+run queries-20 5 --solvers aparl,pebble --set $COMMON pairs=2
 # shellcheck disable=SC2086
-run sac-true-reward --solvers pebble --set $COMMON reward=true pairs=1 rewardSteps=1 accuracy=0
+run sac-true-reward 5 --solvers pebble --set $COMMON reward=true pairs=1 rewardSteps=1 accuracy=0
 # shellcheck disable=SC2086
-run queries-40 --solvers aparl,pebble --set $COMMON pairs=4
+run queries-40 3 --solvers aparl,pebble --set $COMMON pairs=4
+# shellcheck disable=SC2086
+run queries-40 5 --solvers aparl,pebble --set $COMMON pairs=4
