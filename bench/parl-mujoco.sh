@@ -20,9 +20,9 @@ run() {
 }
 # shellcheck disable=SC2086
 run queries-20 5 --solvers aparl,pebble --set $COMMON pairs=2
-# shellcheck disable=SC2086
-run sac-true-reward 5 --solvers pebble --set $COMMON reward=true pairs=1 rewardSteps=1 accuracy=0
-# shellcheck disable=SC2086
-run queries-40 3 --solvers aparl,pebble --set $COMMON pairs=4
-# shellcheck disable=SC2086
-run queries-40 5 --solvers aparl,pebble --set $COMMON pairs=4
+for seeds in 3 5; do
+  # shellcheck disable=SC2086
+  run sac-true-reward $seeds --solvers pebble --set $COMMON reward=true pairs=1 rewardSteps=1 accuracy=0
+  # shellcheck disable=SC2086
+  run queries-40 $seeds --solvers aparl,pebble --set $COMMON pairs=4
+done
