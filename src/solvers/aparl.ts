@@ -9,16 +9,17 @@
  * Per outer step k: 1. pairs_k ~ pi_theta_k, labelled (`pairs` queries); replay D = D u pairs_k.
  *   2. `rewardSteps` times: h = grad_nu mean_D l(nu) + scoreWeight (d theta_star/d nu)^T
  *      grad_theta mean_{pairs_k} (l_i - b_i) log p_theta(pair_i)   (b_i the leave-one-out mean: unbiased);
- *      nu <- Adam(nu, h + l2 nu; lr).   3. theta_{k+1} = improvePolicy(nu_{k+1}, theta_k).
+ *      nu <- Adam(nu, h + l2 nu; lr); stop early once `accuracy` > 0 of the labelled pairs have
+ *      l < ln 2 (B-Pref's stop at 0.97).   3. theta_{k+1} = improvePolicy(nu_{k+1}, theta_k).
  * d theta_star / d nu is the problem's `thetaJacobianT` (implicit function theorem at the lower optimum).
  *
  * Defaults: no published constants for the tabular / small-network setting; generic ones (Adam, as
- * PEBBLE's reward learner): pairs 5, rewardSteps 20, lr 0.05, scoreWeight 1 (0 gives `pebble`), l2 0;
- * tasks tune them in `solverDefaults`. Runs only on a PreferenceProblem (one-line BilevelInputError
+ * PEBBLE's reward learner): pairs 5, rewardSteps 20, lr 0.05, scoreWeight 1 (0 gives `pebble`), l2 0,
+ * accuracy 0 (off); tasks tune them in `solverDefaults`. Runs only on a PreferenceProblem (one-line BilevelInputError
  * otherwise). Derivation notes and measurements: docs/solvers/aparl.md.
  */
 import { int, num, positive, unrolled } from "../options.js";
-import { array, jax, np, scalar, tdispose, tleaves, tmap, tref, type Arr, type Tree } from "../engine/index.js";
+import { array, jax, np, scalar, tdispose, tleaves, tmap, toFloat64, tref, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import type { BilevelProblem, SolverInstance, SolverSpec } from "../problem.js";
 import { asPreferenceProblem, concatPairs, type PreferenceHooks } from "../rl/preference-problem.js";
@@ -49,6 +50,7 @@ export type ParlOptions = {
   lr: number;
   scoreWeight: number;
   l2: number;
+  accuracy: number;
   [k: string]: number | string;
 } & OptimizerOptions;
 
@@ -64,6 +66,7 @@ function check(o: ParlOptions): void {
   if (!Number.isInteger(o.rewardSteps) || o.rewardSteps < 1) throw new BilevelInputError(`rewardSteps: expected a positive integer, got ${o.rewardSteps}`);
   if (!(o.lr > 0)) throw new BilevelInputError(`lr: expected a positive step size, got ${o.lr}`);
   if (!(o.l2 >= 0)) throw new BilevelInputError(`l2: expected a non-negative weight, got ${o.l2}`);
+  if (!(o.accuracy >= 0 && o.accuracy <= 1)) throw new BilevelInputError(`accuracy: expected a number in [0, 1] (0 = off), got ${o.accuracy}`);
 }
 
 /**
@@ -91,6 +94,14 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
 
   // grad_nu sum_i w_i l_i(nu) over the padded buffer
   const gradDirect = jax.jit((nu: Arr, data: Tree, w: Arr) => jax.grad((v: Arr) => h.pairNll(v, data).mul(w).sum())(nu));
+  const pairNll = jax.jit((nu: Arr, data: Tree) => h.pairNll(nu, data));
+  /** Share of the labelled pairs whose NLL is below ln 2 (the label more likely than not; B-Pref's accuracy). */
+  const accuracy = async (nu: Arr): Promise<number> => {
+    const l = await toFloat64(pairNll(nu, tref(padded!)) as Arr);
+    let right = 0;
+    for (let i = 0; i < count; i++) if (l[i] < Math.LN2) right++;
+    return right / count;
+  };
   const gradScore = jax.jit((nu: Arr, theta: Tree, batch: Tree) => scoreGradient(h, nu, theta, batch));
   // the `optimizer` group: Adam (Kingma & Ba 2015; PEBBLE's reward optimizer; beta1 0.9, beta2 0.999, eps 1e-8) by default
   const rewardOptimizer = optimizerFrom({ ...parlOptimizer.defaults, ...o });
@@ -130,6 +141,7 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
       const r = adam(nu, g, adamState) as { nu: Arr; s: Tree };
       nu = r.nu;
       adamState = r.s;
+      if (o.accuracy > 0 && (await accuracy(nu.ref)) >= o.accuracy) break;
     }
     tdispose(batch);
     const thetaNext = await h.improvePolicy(nu.ref, theta, seed, k);
@@ -150,13 +162,14 @@ export function createParl(problem: BilevelProblem, o: ParlOptions, solver: stri
     dispose: () => {
       reset();
       gradDirect.dispose();
+      pairNll.dispose();
       gradScore.dispose();
       adam.dispose();
     },
   };
 }
 
-export const aparlDefaults: ParlOptions = { pairs: 5, rewardSteps: 20, lr: 0.05, scoreWeight: 1, l2: 0, ...parlOptimizer.defaults };
+export const aparlDefaults: ParlOptions = { pairs: 5, rewardSteps: 20, lr: 0.05, scoreWeight: 1, l2: 0, accuracy: 0, ...parlOptimizer.defaults };
 
 export const parlHelp = {
   pairs: "preference queries (segment pairs from the current policy) per outer step",
@@ -164,6 +177,7 @@ export const parlHelp = {
   lr: "step size of the reward (x) optimizer (Adam by default)",
   scoreWeight: "weight of the score-function term (d theta*/d nu)^T E[l grad log p_theta] (0 = PEBBLE-style)",
   l2: "L2 penalty on the reward parameters",
+  accuracy: "stop an outer step's reward steps once this share of the labelled pairs has NLL < ln 2 (B-Pref: 0.97; 0 = off, rewardSteps is the cap)",
   ...parlOptimizer.help,
 };
 
@@ -173,7 +187,7 @@ export const aparl: SolverSpec<ParlOptions> = {
   summary: "Preference-based reward design: hypergradient with the score-function term of the policy-dependent data.",
   defaults: aparlDefaults,
   help: parlHelp,
-  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), scoreWeight: num(0), l2: num(0), ...parlOptimizer.spec },
+  spec: { pairs: int(1), rewardSteps: unrolled(), lr: positive(), scoreWeight: num(0), l2: num(0), accuracy: num(0, 1), ...parlOptimizer.spec },
   capabilities: { secondOrder: true, nonSingleton: false, constraints: false, stochastic: false, preference: true },
   create: (p, o) => createParl(p, o, "aparl"),
 };

@@ -19,7 +19,7 @@
  * docs/tasks/parl-mujoco.md). `smoke=true` shrinks everything to run in seconds.
  */
 import type { TaskSpec } from "../problem.js";
-import { choice, int } from "../options.js";
+import { choice, int, positive } from "../options.js";
 import { array, gaussian, jax, mulberry32, np, toFloat64, type Arr, type Tree } from "../engine/index.js";
 import { BilevelInputError } from "../errors.js";
 import { makeMujocoEnv } from "../rl/mujoco/index.js";
@@ -43,10 +43,13 @@ export type ParlMujocoOptions = {
   pretrainSteps: number;
   stepsPerRound: number;
   maxSteps: number;
+  actionRepeat: number;
+  reward: string;
   hidden: number;
   batch: number;
   stepsPerUpdate: number;
   seedSteps: number;
+  sacLr: number;
   evalEpisodes: number;
   heldOutPairs: number;
 };
@@ -62,10 +65,13 @@ export const PARL_MUJOCO_DEFAULTS: ParlMujocoOptions = {
   pretrainSteps: 9000,
   stepsPerRound: 5000,
   maxSteps: 1000,
+  actionRepeat: 1,
+  reward: "learned",
   hidden: 64,
   batch: 128,
   stepsPerUpdate: 1,
   seedSteps: 1000,
+  sacLr: 1e-4,
   evalEpisodes: 5,
   heldOutPairs: 32,
 };
@@ -95,10 +101,13 @@ export const PARL_MUJOCO_SPEC = {
   pretrainSteps: int(0),
   stepsPerRound: int(1),
   maxSteps: int(1, 1000),
+  actionRepeat: int(1, 1000),
+  reward: choice("learned", "true"),
   hidden: int(1),
   batch: int(1),
   stepsPerUpdate: int(1),
   seedSteps: int(0),
+  sacLr: positive(),
   evalEpisodes: int(1),
   heldOutPairs: int(1),
 };
@@ -113,11 +122,14 @@ export const PARL_MUJOCO_HELP: Record<keyof ParlMujocoOptions, string> = {
   rewardHidden: "hidden units of each reward member (2 tanh layers; PEBBLE: 3 x 256)",
   pretrainSteps: "unsupervised pre-training steps on the state-entropy reward (PEBBLE: 9000)",
   stepsPerRound: "SAC environment steps per outer step (between query rounds)",
-  maxSteps: "control steps per episode (the suite: 1000)",
+  maxSteps: "control steps per episode (the suite: 1000; maxSteps x actionRepeat <= 1000)",
+  actionRepeat: "physics steps per control step, rewards summed over them (the suite: 1; PlaNet: 8 cartpole, 4 cheetah)",
+  reward: "the policy's reward: learned (the ensemble mean; PEBBLE / PARL) or true (the environment's: the SAC ceiling; pairs are still queried and the ensemble trained, unseen by the policy)",
   hidden: "SAC hidden units (2 tanh layers; PEBBLE: 2 x 1024)",
   batch: "SAC batch (PEBBLE: 1024 / 512)",
   stepsPerUpdate: "environment steps per SAC update (PEBBLE: 1)",
   seedSteps: "uniform-random steps before the first SAC update",
+  sacLr: "SAC Adam step size of actor, critics and temperature (PEBBLE: 1e-4)",
   evalEpisodes: "mean-action episodes behind trueReturn",
   heldOutPairs: "oracle-labelled pairs of random-policy segments behind the reported `upper` and prefAccuracy (not queries)",
 };
@@ -130,13 +142,16 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
   const t = teacher(o.teacher);
   if (!["uniform", "disagreement", "entropy"].includes(o.sampling)) throw new BilevelInputError(`sampling: expected uniform, disagreement or entropy, got '${o.sampling}'`);
   if (o.segment > o.maxSteps) throw new BilevelInputError(`segment: expected at most maxSteps ${o.maxSteps}, got ${o.segment}`);
-  const env = await makeMujocoEnv(envName, { maxSteps: o.maxSteps });
-  const evalEnv = await makeMujocoEnv(envName, { maxSteps: o.maxSteps });
+  if (o.maxSteps * o.actionRepeat > 1000) throw new BilevelInputError(`maxSteps: expected maxSteps x actionRepeat <= 1000 physics steps (the suite's episode), got ${o.maxSteps} x ${o.actionRepeat}`);
+  if (o.reward !== "learned" && o.reward !== "true") throw new BilevelInputError(`reward: expected learned or true, got '${o.reward}'`);
+  const trueReward = o.reward === "true";
+  const env = await makeMujocoEnv(envName, { maxSteps: o.maxSteps, actionRepeat: o.actionRepeat });
+  const evalEnv = await makeMujocoEnv(envName, { maxSteps: o.maxSteps, actionRepeat: o.actionRepeat });
   const d = env.obsDim;
   const k = env.actDim;
   const L = o.segment;
   const ens = new RewardEnsemble(d, k, o.ensemble, [o.rewardHidden, o.rewardHidden]);
-  const sacOpts: Partial<SACOptions> = { hidden: o.hidden, batch: o.batch, stepsPerUpdate: o.stepsPerUpdate, seedSteps: o.seedSteps };
+  const sacOpts: Partial<SACOptions> = { hidden: o.hidden, batch: o.batch, stepsPerUpdate: o.stepsPerUpdate, seedSteps: o.seedSteps, lr: o.sacLr, alphaLr: o.sacLr };
   // replay capacity: the pre-training and 20 rounds, at most 100k transitions (~40 MB for cheetah-run); older
   // transitions are overwritten first, and a segment never straddles the write position (episode ids differ)
   const capacity = Math.min(o.pretrainSteps + 20 * o.stepsPerRound, 100_000);
@@ -209,6 +224,7 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
     if (pretrained) return;
     pretrained = true;
     const r = runner!;
+    if (trueReward) return await r.run(o.pretrainSteps); // the ceiling: the same steps on the true reward, no reset
     const rand = mulberry32(seedOf(runSeed, 5));
     const ref = new Float64Array(256 * d);
     await r.run(o.pretrainSteps, (_s, _a, next) => {
@@ -269,6 +285,10 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
       theta.dispose(); // the actor is the agent's own; theta is its copy
       ens.load(await toFloat64(nu));
       await ensurePretrained();
+      if (trueReward) {
+        await runner!.run(o.stepsPerRound); // the buffer holds the true rewards already
+        return agent!.actorParams();
+      }
       buffer.relabel((obs, act, n) => ens.rewards(obs, act, n));
       await runner!.run(o.stepsPerRound, (s, a) => ens.reward(s, a));
       return agent!.actorParams();
@@ -381,7 +401,7 @@ export async function parlMujoco(envName: string, opts: ParlMujocoOptions, taskS
       if (counted > 0) out.prefAccuracy = agree / counted;
       return out;
     },
-    info: { env: envName, obsDim: d, actDim: k, maxSteps: o.maxSteps, segment: L, ensemble: o.ensemble, sampling: o.sampling, teacher: o.teacher, sac: `2 x ${o.hidden} tanh, batch ${o.batch}, ${o.stepsPerUpdate} env steps per update`, smoke: o.smoke },
+    info: { env: envName, obsDim: d, actDim: k, maxSteps: o.maxSteps, actionRepeat: o.actionRepeat, reward: o.reward, segment: L, ensemble: o.ensemble, sampling: o.sampling, teacher: o.teacher, sac: `2 x ${o.hidden} tanh, batch ${o.batch}, ${o.stepsPerUpdate} env steps per update`, smoke: o.smoke },
   };
 }
 
@@ -395,8 +415,8 @@ export function parlMujocoTask(env: "cartpole-swingup" | "cheetah-run"): TaskSpe
     help: PARL_MUJOCO_HELP,
     steps: 10,
     solverDefaults: {
-      aparl: { pairs: 20, rewardSteps: 50, lr: 3e-4, scoreWeight: 0.01, steps: 10 },
-      pebble: { pairs: 20, rewardSteps: 50, lr: 3e-4, steps: 10 },
+      aparl: { pairs: 20, rewardSteps: 50, lr: 3e-4, scoreWeight: 0.01, accuracy: 0.97, steps: 10 },
+      pebble: { pairs: 20, rewardSteps: 50, lr: 3e-4, accuracy: 0.97, steps: 10 },
     },
     create: (o, seed) => parlMujoco(env, o, seed),
   };

@@ -2,7 +2,8 @@
  * `cartpole-swingup` — the DeepMind Control Suite task (Tassa et al. 2018; dm_control/suite/cartpole.py,
  * cartpole.xml), MJCF written here with the suite's physical parameters: a 1 kg cart on a rail (range
  * +-1.8 m, damping 5e-4), a 1 m capsule pole of 0.1 kg (hinge damping 2e-6), motor gear 10, RK4 at 0.01 s,
- * contacts off; 1000 control steps of one physics step (10 s, action repeat 1).
+ * contacts off; 1000 control steps of one physics step (10 s, action repeat 1; `actionRepeat` R and
+ * `maxSteps` 1000 / R give the same 10 s with R physics steps per action, rewards summed over them).
  *
  * Start: cart x ~ 0.01 N(0, 1), pole angle pi + 0.01 N(0, 1) (hanging down), velocities 0.01 N(0, 1).
  * Observation (5): cart x, cos angle, sin angle, cart velocity, angular velocity.
@@ -41,8 +42,8 @@ export class CartpoleSwingup extends MujocoEnv {
   readonly name = "cartpole-swingup";
   readonly obsDim = 5;
 
-  constructor(mj: MainModule, opts: { damping?: boolean; maxSteps?: number } = {}) {
-    super(mj, cartpoleXML(opts.damping ?? true), opts.maxSteps ?? 1000, 1, true);
+  constructor(mj: MainModule, opts: { damping?: boolean; maxSteps?: number; actionRepeat?: number } = {}) {
+    super(mj, cartpoleXML(opts.damping ?? true), opts.maxSteps ?? 1000, opts.actionRepeat ?? 1, true);
   }
 
   protected initialize(rand: InitRandom): void {

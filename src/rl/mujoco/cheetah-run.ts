@@ -4,7 +4,7 @@
  * mass 14 kg (root: x and z slides and a pitch hinge, unactuated and undamped), six limited hinges (back
  * and front thigh, shin, foot) with their stiffness, damping and ranges, armature 0.1, friction 0.4,
  * motors with gears 120/90/60 (back) and 90/60/30 (front); Euler at 0.01 s, 1000 control steps of one
- * physics step (10 s, action repeat 1).
+ * physics step (10 s, action repeat 1; `actionRepeat` as in cartpole-swingup.ts).
  *
  * Start: each limited joint uniform in its range, then 200 physics steps with zero control (the suite's
  * settling), time reset to 0. Observation (17): qpos without the root x (8), qvel (9).
@@ -71,8 +71,8 @@ export class CheetahRun extends MujocoEnv {
   readonly name = "cheetah-run";
   readonly obsDim = 17;
 
-  constructor(mj: MainModule, opts: { maxSteps?: number } = {}) {
-    super(mj, cheetahXML(), opts.maxSteps ?? 1000, 1, false);
+  constructor(mj: MainModule, opts: { maxSteps?: number; actionRepeat?: number } = {}) {
+    super(mj, cheetahXML(), opts.maxSteps ?? 1000, opts.actionRepeat ?? 1, false);
   }
 
   protected initialize(rand: InitRandom): void {

@@ -3,7 +3,8 @@
  * style of the DeepMind Control Suite (Tassa et al. 2018): actions in the box [-1, 1]^actDim (values
  * outside it are clipped, as MuJoCo's ctrlrange does; a wrong length or a non-finite entry is a one-line
  * BilevelInputError), `actionRepeat` physics steps per control step, a fixed episode length with no
- * early termination (the suite's 1000 steps), the task's reward read from the state after the step.
+ * early termination (the suite's 1000 steps), the task's reward read from the state after each physics
+ * step and summed over the repeat (dm_control's / PlaNet's action-repeat convention; one term at repeat 1).
  */
 import type { MainModule, MjData, MjModel } from "mujoco-js";
 import { gaussian, mulberry32 } from "../../engine/index.js";
@@ -53,6 +54,7 @@ export abstract class MujocoEnv implements ContinuousEnv {
     private readonly rk4: boolean,
   ) {
     if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new BilevelInputError(`maxSteps: expected a positive integer, got ${maxSteps}`);
+    if (!Number.isInteger(actionRepeat) || actionRepeat < 1) throw new BilevelInputError(`actionRepeat: expected a positive integer, got ${actionRepeat}`);
     this.model = modelFromXML(mj, xml);
     this.data = new mj.MjData(this.model);
     this.actDim = this.model.nu;
@@ -62,7 +64,7 @@ export abstract class MujocoEnv implements ContinuousEnv {
   protected abstract initialize(rand: InitRandom): void;
   /** The observation of the current state (a fresh array). */
   protected abstract observe(): number[];
-  /** The task reward of the current state and control, in [0, 1]. */
+  /** The task reward of the current state and control, in [0, 1] (per physics step). */
   protected abstract reward(): number;
 
   protected qpos(): Float64Array {
@@ -105,11 +107,15 @@ export abstract class MujocoEnv implements ContinuousEnv {
       if (typeof a !== "number" || !Number.isFinite(a)) throw new BilevelInputError(`action[${i}]: expected a finite number in [-1, 1], got ${a}`);
       ctrl[i] = Math.min(1, Math.max(-1, a));
     }
-    for (let k = 0; k < this.actionRepeat; k++) this.physicsStep();
+    let reward = 0;
+    for (let k = 0; k < this.actionRepeat; k++) {
+      this.physicsStep();
+      reward += this.reward();
+    }
     this.t++;
     const truncated = this.t >= this.maxSteps;
     this.done = truncated;
-    return { obs: this.observe(), reward: this.reward(), terminated: false, truncated };
+    return { obs: this.observe(), reward, terminated: false, truncated };
   }
 
   /**

@@ -14,8 +14,8 @@ export { tolerance } from "./tolerance.js";
 export const MUJOCO_ENVS = ["cartpole-swingup", "cheetah-run"] as const;
 export type MujocoEnvName = (typeof MUJOCO_ENVS)[number];
 
-/** A fresh environment `name` (the caller disposes it); `maxSteps` shortens episodes (default 1000). */
-export async function makeMujocoEnv(name: string, opts: { maxSteps?: number } = {}): Promise<ContinuousEnv> {
+/** A fresh environment `name` (the caller disposes it); `maxSteps` control steps per episode (default 1000), `actionRepeat` physics steps per control step (default 1). */
+export async function makeMujocoEnv(name: string, opts: { maxSteps?: number; actionRepeat?: number } = {}): Promise<ContinuousEnv> {
   const mj = await loadMujoco();
   if (name === "cartpole-swingup") return new CartpoleSwingup(mj, opts);
   if (name === "cheetah-run") return new CheetahRun(mj, opts);
