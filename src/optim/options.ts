@@ -8,13 +8,14 @@
 import { choice, fraction, positive } from "../options.js";
 import { adam, momentum, nesterov, sgd, type Optimizer } from "./transform.js";
 
-export interface OptimizerOptions {
+// type aliases, not interfaces: they must satisfy `Options` (an index signature) in users' declarations
+export type OptimizerOptions = {
   optimizer: string;
   momentum: number;
   beta1: number;
   beta2: number;
   adamEps: number;
-}
+};
 
 /** Defaults, help and checks of the group, spread into each solver's own. */
 export const optimizerOptions = {
@@ -29,10 +30,10 @@ export const optimizerOptions = {
   spec: { optimizer: choice("sgd", "momentum", "nesterov", "adam"), momentum: fraction(), beta1: fraction(), beta2: fraction(), adamEps: positive() },
 };
 
-export interface InnerOptimizerOptions {
+export type InnerOptimizerOptions = {
   innerOptimizer: string;
   innerMomentum: number;
-}
+};
 
 /** The `innerOptimizer` group (solvers that declare `innerOptimizer: true`); sgd keeps the papers' steps. */
 export const innerOptimizerOptions = {
