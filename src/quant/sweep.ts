@@ -53,6 +53,36 @@ export interface QuantEvalOptions {
   onProgress?: (msg: string) => void;
 }
 
+/**
+ * Perplexity and size of the model quantized to per-block `bits` (PRUNED blocks skipped), cached per
+ * allocation, quantized tensors shared across allocations.
+ */
+function bitsEvaluator(
+  config: GPT2Config,
+  weights: GPT2Weights,
+  evalTokens: ArrayLike<number>,
+  o: { quantizer: QuantizerName; groupSize: number; hessians?: Awaited<ReturnType<typeof linearHessians>>; ctx: number; batch: number },
+): (bits: number[]) => Promise<{ perplexity: number; bytes: number }> {
+  const qcache = new Map<string, QuantizedTensor>();
+  const cache = new Map<string, { perplexity: number; bytes: number }>();
+  return async (bits) => {
+    const key = bits.join(",");
+    let r = cache.get(key);
+    if (!r) {
+      const qm = await quantizeModel(config, weights, bits, { quantizer: o.quantizer, groupSize: o.groupSize, hessians: o.hessians }, qcache);
+      const lw = dequantizedWeights(qm);
+      const skip = prunedBlocks(bits);
+      try {
+        r = { perplexity: await perplexity(config, weights, evalTokens, { ctx: o.ctx, batch: o.batch, linearWeights: lw, ...(skip.size ? { skipBlocks: skip } : {}) }), bytes: quantizedModelBytes(qm) };
+      } finally {
+        disposeAll(lw);
+      }
+      cache.set(key, r);
+    }
+    return r;
+  };
+}
+
 export interface SweepOptions extends QuantEvalOptions {
   bitsHigh: number;
   bitsLow: number;
@@ -145,28 +175,9 @@ export async function sweep(config: GPT2Config, weights: GPT2Weights, opts: Swee
   log(`scores: lim [${lim.map((v) => v.toFixed(3)).join(", ")}] zd [${zd.map((v) => v.toFixed(4)).join(", ")}]`);
   const hessians = quantizer === "gptq" ? await linearHessians(config, weights, opts.calibTokens, calib) : undefined;
 
-  const evalPpl = (linearWeights?: Record<string, import("../engine/index.js").Arr>, skipBlocks?: Set<number>) =>
-    perplexity(config, weights, opts.evalTokens, { ctx, batch, ...(linearWeights ? { linearWeights } : {}), ...(skipBlocks?.size ? { skipBlocks } : {}) });
-  const basePerplexity = await evalPpl();
+  const basePerplexity = await perplexity(config, weights, opts.evalTokens, { ctx, batch });
   log(`unquantized perplexity ${basePerplexity.toFixed(4)}`);
-
-  const qcache = new Map<string, QuantizedTensor>();
-  const pplCache = new Map<string, { perplexity: number; bytes: number }>();
-  const evalBits = async (bits: number[]) => {
-    const key = bits.join(",");
-    let r = pplCache.get(key);
-    if (!r) {
-      const qm = await quantizeModel(config, weights, bits, { quantizer, groupSize, hessians }, qcache);
-      const lw = dequantizedWeights(qm);
-      try {
-        r = { perplexity: await evalPpl(lw, prunedBlocks(bits)), bytes: quantizedModelBytes(qm) };
-      } finally {
-        disposeAll(lw);
-      }
-      pplCache.set(key, r);
-    }
-    return r;
-  };
+  const evalBits = bitsEvaluator(config, weights, opts.evalTokens, { quantizer, groupSize, hessians, ctx, batch });
 
   const runs: { order: Order; seed?: number }[] = [];
   for (const o of orders) {
@@ -302,24 +313,7 @@ export async function pruneComparison(config: GPT2Config, weights: GPT2Weights, 
   const zd = opts.scores?.zd ?? (order === "zd" ? await zdScores(config, weights) : undefined);
   const hessians = quantizer === "gptq" ? await linearHessians(config, weights, opts.calibTokens, calib) : undefined;
   const basePerplexity = await perplexity(config, weights, opts.evalTokens, { ctx, batch });
-  const qcache = new Map<string, QuantizedTensor>();
-  const pplCache = new Map<string, { perplexity: number; bytes: number }>();
-  const evalBits = async (bits: number[]) => {
-    const key = bits.join(",");
-    let r = pplCache.get(key);
-    if (!r) {
-      const qm = await quantizeModel(config, weights, bits, { quantizer, groupSize, hessians }, qcache);
-      const lw = dequantizedWeights(qm);
-      const skip = prunedBlocks(bits);
-      try {
-        r = { perplexity: await perplexity(config, weights, opts.evalTokens, { ctx, batch, linearWeights: lw, ...(skip.size ? { skipBlocks: skip } : {}) }), bytes: quantizedModelBytes(qm) };
-      } finally {
-        disposeAll(lw);
-      }
-      pplCache.set(key, r);
-    }
-    return r;
-  };
+  const evalBits = bitsEvaluator(config, weights, opts.evalTokens, { quantizer, groupSize, hessians, ctx, batch });
   const rank = allocate({ nLayers: L, bitsHigh: opts.bitsHigh, bitsLow: lows[0], order, seed: opts.seed, demoteCount: 0, scores: { lim, zd } }).ranking;
   const curves: PruneCurve[] = [];
   for (const low of [PRUNED, ...lows]) {
