@@ -10,12 +10,8 @@ import { mkdirSync } from "node:fs";
 import { writeFileAtomic } from "../src/node/fsio.js";
 import { getTask } from "../src/tasks/index.js";
 import { runBaselines, taskBaselines } from "../src/tasks/baselines.js";
-import { machineInfo } from "./machine.js";
+import { arg, machineInfo } from "./machine.js";
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function main() {
   const tasks = (arg("tasks") ?? Object.keys(taskBaselines).join(",")).split(",");

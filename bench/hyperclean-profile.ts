@@ -10,14 +10,9 @@ process.env.BILEVEL_THREADS = "1";
 await import("../src/node/host.js");
 const { initEngine, jax } = await import("../src/engine/index.js");
 const { _getBackend } = await import("../src/engine/jaxjs.js");
-const { resolveOptions } = await import("../src/options.js");
-const { getSolver } = await import("../src/solvers/registry.js");
+const { arg, tunedStart } = await import("./machine.js");
 const { getTask } = await import("../src/tasks/index.js");
 
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-};
 const STEPS = Number(arg("steps", "5"));
 const SOLVERS = arg("solvers", "bome,itd,aid-cg").split(",");
 const TOP = Number(arg("top", "15"));
@@ -46,11 +41,9 @@ backend.dispatch = (exe, inputs, outputs) => {
 const task = getTask("hyperclean-mnist");
 const p = await task.create(task.defaults, 0);
 for (const name of SOLVERS) {
-  const spec = getSolver(name);
-  const { steps: _s, ...tuned } = task.solverDefaults?.[name] ?? {};
-  const inst = spec.create(p, resolveOptions(`solver ${name}`, spec.defaults, tuned));
-  const start = p.init(0);
-  let state = inst.init(start.x, start.y, 0);
+  const run = tunedStart(task, p, name);
+  const inst = run.inst;
+  let state = run.state;
   const wall: number[] = [];
   for (let k = 0; k < 2 + STEPS; k++) {
     if (k === 2) { rows = new Map(); on = true; }

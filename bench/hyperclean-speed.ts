@@ -15,14 +15,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { engineInfo, initEngine, jax, np, zeros, type Arr, type Tree } from "../src/engine/index.js";
-import { resolveOptions } from "../src/options.js";
-import { getSolver } from "../src/solvers/registry.js";
 import { getTask } from "../src/tasks/index.js";
+import { arg, tunedStart } from "./machine.js";
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
 const STEPS = Number(arg("steps", "20"));
 const WARMUP = Number(arg("warmup", "3"));
 const OUT = arg("out", "out/hyperclean-speed.json");
@@ -74,12 +69,9 @@ async function main() {
   // ms per outer step
   const perStep: Record<string, unknown> = {};
   for (const name of SOLVERS) {
-    const spec = getSolver(name);
-    const { steps: _ignored, ...tuned } = task.solverDefaults?.[name] ?? {};
-    const opts = resolveOptions(`solver ${name}`, spec.defaults, tuned);
-    const inst = spec.create(p, opts);
-    const start = p.init(0);
-    let state = inst.init(start.x, start.y, 0);
+    const run = tunedStart(task, p, name);
+    const inst = run.inst;
+    let state = run.state;
     const times: number[] = [];
     let compileMs = 0;
     for (let k = 0; k < WARMUP + STEPS; k++) {
@@ -94,7 +86,7 @@ async function main() {
     jax.tree.dispose(state);
     inst.dispose();
     const s = stats(times);
-    perStep[name] = { options: opts, msPerStep: round(s.median), min: round(s.min), max: round(s.max), steps: s.n, firstStepMs: round(compileMs) };
+    perStep[name] = { options: run.options, msPerStep: round(s.median), min: round(s.min), max: round(s.max), steps: s.n, firstStepMs: round(compileMs) };
     process.stderr.write(`${name}: median ${s.median.toFixed(1)} ms/step (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}; first step ${compileMs.toFixed(0)} ms)\n`);
   }
   result.outerStep = perStep;

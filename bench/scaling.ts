@@ -25,17 +25,11 @@ import { fileURLToPath } from "node:url";
 import { engineInfo, initEngine, jax, liveBuffers, peakBufferBytes, resetPeakBuffers, trackBuffers } from "../src/engine/index.js";
 import { mnistDataDir } from "../src/node/data.js";
 import { writeFileAtomic } from "../src/node/fsio.js";
-import { resolveOptions } from "../src/options.js";
 import { renderSvg } from "../src/report/plots.js";
-import { getSolver } from "../src/solvers/registry.js";
 import { getTask } from "../src/tasks/index.js";
-import { machineInfo, median } from "./machine.js";
+import { arg, machineInfo, median, tunedStart } from "./machine.js";
 import { fitLine, growth, largestWithin, predictBytes, scalingPlotSpec, type ScalingPlotPoint } from "./scaling-fit.js";
 
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-};
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const ints = (name: string, def: string): number[] => arg(name, def).split(",").filter(Boolean).map(Number);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -102,12 +96,9 @@ async function bilevelChild(v: string, n: number, T: number): Promise<void> {
   const { solver, truncate } = variant(v);
   const task = getTask("hyperclean-mnist");
   const p = await task.create({ ...task.defaults, n }, 0);
-  const spec = getSolver(solver);
-  const { steps: _s, ...tuned } = task.solverDefaults?.[solver] ?? {};
-  const opts = { ...tuned, T, ...(solver === "itd" ? { truncate } : {}) };
-  const inst = spec.create(p, resolveOptions(`solver ${solver}`, spec.defaults, opts));
-  const start = p.init(0);
-  let state = inst.init(start.x, start.y, 0);
+  const run = tunedStart(task, p, solver, { T, ...(solver === "itd" ? { truncate } : {}) });
+  const inst = run.inst;
+  let state = run.state;
   const warmupMs: number[] = [];
   const msPerStep: number[] = [];
   let base: { rss?: number; engine: number } = { engine: 0 };

@@ -10,7 +10,7 @@
 import "../src/node/host.js"; // the Node set-up before the engine loads
 import { mkdirSync, writeFileSync } from "node:fs";
 import { runTask } from "../src/experiment.js";
-import { machineInfo } from "./machine.js";
+import { arg, machineInfo } from "./machine.js";
 
 interface Row {
   task: string;
@@ -35,10 +35,6 @@ const ROWS: Row[] = [
   ...["soba", "stocbio", "f2sa"].map((solver) => ({ task: "toy-quadratic", solver, metric: "hypergradNorm", bound: 1e-2 })),
 ];
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function main() {
   const only = arg("only");

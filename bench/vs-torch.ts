@@ -16,16 +16,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineInfo, initEngine, jax } from "../src/engine/index.js";
 import { mnistDataDir } from "../src/node/data.js";
-import { resolveOptions } from "../src/options.js";
-import { getSolver } from "../src/solvers/registry.js";
 import { getTask } from "../src/tasks/index.js";
-import { machineInfo, median } from "./machine.js";
+import { arg, machineInfo, median, tunedStart } from "./machine.js";
 import { writeFileAtomic } from "../src/node/fsio.js";
 
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-};
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
 const STEPS = Number(arg("steps", "50"));
@@ -47,11 +41,9 @@ async function bilevelChild(solver: string): Promise<void> {
   await initEngine({ dtype: "float32" });
   const task = getTask("hyperclean-mnist");
   const p = await task.create(task.defaults, 0);
-  const spec = getSolver(solver);
-  const { steps: _s, ...tuned } = task.solverDefaults?.[solver] ?? {};
-  const inst = spec.create(p, resolveOptions(`solver ${solver}`, spec.defaults, tuned));
-  const start = p.init(0);
-  let state = inst.init(start.x, start.y, 0);
+  const run = tunedStart(task, p, solver);
+  const inst = run.inst;
+  let state = run.state;
   const times: number[] = [];
   const metrics: Metrics = {};
   for (let k = 0; k < STEPS; k++) {
