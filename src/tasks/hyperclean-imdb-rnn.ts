@@ -22,7 +22,7 @@ import { dataset } from "../data/index.js";
 import { buildVocabulary, tokenize } from "../data/bow.js";
 import type { TextDataset } from "../data/imdb.js";
 import type { BilevelProblem, TaskSpec } from "../problem.js";
-import { sigmoid } from "./hyperclean.js";
+import { crossEntropy, oneHot, sigmoid } from "./hyperclean.js";
 import { seededPermutation, seededSplit } from "./splits.js";
 import { topEigen } from "../linalg.js";
 
@@ -78,9 +78,6 @@ export function embedSequences(docs: string[][], vocab: string[], vectors: Float
   return { steps, n, embed };
 }
 
-/** Per-row cross-entropy of 2-class logits [m, 2] against one-hot targets. Consumes both. */
-const crossEntropy = (logits: Arr, targets: Arr): Arr => jax.nn.logsumexp(logits.ref, -1).sub(logits.mul(targets).sum(-1));
-
 /** Logits of the max-pooled Elman RNN on time-major inputs (borrowed). Consumes y. */
 export function rnnLogits(steps: Arr[], y: RnnY): Arr {
   let h: Arr | null = null;
@@ -96,12 +93,6 @@ export function rnnLogits(steps: Arr[], y: RnnY): Arr {
   return np.matmul(m!, y.Wo.transpose()).add(y.bo);
 }
 
-const oneHot2 = (labels: ArrayLike<number>): Float32Array => {
-  const out = new Float32Array(labels.length * 2);
-  for (let i = 0; i < labels.length; i++) out[i * 2 + labels[i]] = 1;
-  return out;
-};
-
 const toDevice = (s: Sequences): Arr[] => s.steps.map((a) => array(a, [s.n, s.embed]));
 
 /** The problem on prepared data (any source; tests build tiny ones). */
@@ -114,8 +105,8 @@ export function rnnCleaningProblem(data: RnnCleaningData, o: Pick<RnnCleaningOpt
   const Xtr = toDevice(data.train);
   const Xval = toDevice(data.val);
   const Xte = toDevice(data.test);
-  const Ytr = array(oneHot2(noisy), [n, 2]);
-  const Yval = array(oneHot2(data.valLabels), [data.val.n, 2]);
+  const Ytr = array(oneHot(noisy, 2), [n, 2]);
+  const Yval = array(oneHot(data.valLabels, 2), [data.val.n, 2]);
 
   const sqnorm = (y: RnnY): Arr => Object.values(y).map((a: Arr) => a.ref.mul(a).sum()).reduce((s, v) => s.add(v));
   const refY = (y: RnnY): RnnY => jax.tree.ref(y) as RnnY;

@@ -86,17 +86,18 @@ function pixels(src: Uint8Array, d: number, from: number, count: number): Float3
   return out;
 }
 
-function oneHot(labels: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(labels.length * CLASSES);
-  for (let i = 0; i < labels.length; i++) out[i * CLASSES + labels[i]] = 1;
+/** Row-major one-hot rows [m, classes] of integer labels. */
+export function oneHot(labels: ArrayLike<number>, classes = CLASSES): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) out[i * classes + labels[i]] = 1;
   return out;
 }
 
 /** sigmoid without nn.sigmoid (whose gradient leaks a buffer in jax-js 0.1.25). Consumes x. */
 export const sigmoid = (x: Arr): Arr => np.tanh(x.mul(0.5)).mul(0.5).add(0.5);
 
-/** Per-row cross-entropy of logits [m, 10] against one-hot targets [m, 10]: a vector [m]. Consumes both. */
-function crossEntropy(logits: Arr, targets: Arr): Arr {
+/** Per-row cross-entropy of logits [m, C] against one-hot targets [m, C]: a vector [m]. Consumes both. */
+export function crossEntropy(logits: Arr, targets: Arr): Arr {
   const lse = jax.nn.logsumexp(logits.ref, -1);
   return lse.sub(logits.mul(targets).sum(-1));
 }
