@@ -2,7 +2,8 @@
  * `npm run results`: the results page docs/results/index.html and bench/results/leaderboard.json from
  * the committed bench results (src/report/results.ts). Reads bench/results/tasks/<task>/results.json and
  * bench/results/tasks/<task>/<any>/results.json (merged; later directories by name win per solver and
- * seed) and bench/results/baselines/<task>.json. Runs nothing.
+ * seed; directories named long-* are longer runs of a few solvers, shown in their own unranked table)
+ * and bench/results/baselines/<task>.json. Runs nothing.
  *
  *   node dist/scripts/results.js [--root DIR]    # DIR holds bench/ and docs/ (default: the working directory)
  */
@@ -20,12 +21,13 @@ function readJson<T>(file: string): T {
   }
 }
 
-/** results.json of the task directory and of its sub-directories, sorted by path. */
-function benchFiles(dir: string): string[] {
+/** results.json of the task directory and of its sub-directories, sorted by path; `long` picks the long-* ones instead. */
+function benchFiles(dir: string, long = false): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
-  if (fs.existsSync(path.join(dir, "results.json"))) out.push(path.join(dir, "results.json"));
+  if (!long && fs.existsSync(path.join(dir, "results.json"))) out.push(path.join(dir, "results.json"));
   for (const d of fs.readdirSync(dir).sort()) {
+    if (d.startsWith("long-") !== long) continue;
     const f = path.join(dir, d, "results.json");
     if (fs.existsSync(f)) out.push(f);
   }
@@ -40,7 +42,8 @@ export async function buildResults(root: string): Promise<{ leaderboardFile: str
     const bf = path.join(root, "bench/results/baselines", `${t.task}.json`);
     const baselines = fs.existsSync(bf) ? readJson<BaselinesFile>(bf) : null;
     if (baselines && baselines.metric !== t.metric) throw new Error(`${bf}: metric ${baselines.metric}, expected ${t.metric}`);
-    return { task: t, bench: mergeBenches(benches), baselines, sources: files.map((f) => path.relative(root, f)) };
+    const long = benchFiles(path.join(root, "bench/results/tasks", t.task), true).map((f) => ({ bench: readJson<BenchResult>(f), source: path.relative(root, f) }));
+    return { task: t, bench: mergeBenches(benches), baselines, sources: files.map((f) => path.relative(root, f)), long };
   });
   const entries = leaderboard(tasks);
   const leaderboardFile = path.join(root, "bench/results/leaderboard.json");

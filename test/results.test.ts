@@ -155,6 +155,28 @@ test("buildResults on a fixture tree writes leaderboard.json with the schema and
   }
 });
 
+test("a run stopped by the bench's time budget counts; a long-* directory is shown in its own table and not ranked", async () => {
+  const t = { task: "t", metric: "testAccuracy", higherIsBetter: true };
+  const e = leaderboardEntry(t, bench("t", [run("a", 0, 0.5, "time-limit"), run("a", 1, 0.6, "time-limit"), run("a", 2, 0.9, "diverged")]), null);
+  assert.deepEqual(e.solvers.map((s) => [s.solver, s.seeds]), [["a", 2]]);
+  assert.ok(Math.abs(e.best!.mean - 0.55) < 1e-12);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bilevel-results-"));
+  try {
+    const base = path.join(root, "bench/results/tasks/hyperclean-mnist");
+    fs.mkdirSync(path.join(base, "sweep"), { recursive: true });
+    fs.mkdirSync(path.join(base, "long-500-steps"), { recursive: true });
+    fs.writeFileSync(path.join(base, "sweep/results.json"), JSON.stringify(bench("hyperclean-mnist", [0, 1].map((s) => run("itd", s, 0.8 + s * 0.01, "time-limit")))));
+    fs.writeFileSync(path.join(base, "long-500-steps/results.json"), JSON.stringify(bench("hyperclean-mnist", [0, 1].map((s) => run("bome", s, 0.95 + s * 0.001)))));
+    const { leaderboardFile, pageFile } = await buildResults(root);
+    const hc = JSON.parse(fs.readFileSync(leaderboardFile, "utf8")).find((x: { task: string }) => x.task === "hyperclean-mnist");
+    assert.deepEqual(hc.solvers.map((s: { solver: string }) => s.solver), ["itd"], "the long run is not ranked");
+    const html = fs.readFileSync(pageFile, "utf8");
+    assert.match(html, /Longer runs \(not ranked above\)<\/h3><table>.*<td>bome<\/td><td>0\.9505 ± /s);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test("hyper-cleaning host fit: softmaxObjective's gradient equals central differences; fitSoftmax ends with ||grad||_inf < tol", () => {
   const u = mulberry32(3);
   const n = 40;

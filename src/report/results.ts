@@ -75,12 +75,15 @@ export function mergeBenches(benches: BenchResult[]): BenchResult | null {
   return { ...last, solvers, seeds, runs, steps: Object.assign({}, ...benches.map((b) => b.steps)), wallSeconds: benches.reduce((a, b) => a + b.wallSeconds, 0) };
 }
 
-/** Final values of `metric` per solver: completed runs with a finite value, one per seed. */
+/** A run that ended as planned: all its steps, or stopped by the bench's time budget (not diverged). */
+export const finished = (r: RunRecord): boolean => r.status === "completed" || r.status === "time-limit";
+
+/** Final values of `metric` per solver: finished runs with a finite value, one per seed. */
 export function solverFinals(bench: BenchResult | null, metric: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (!bench) return out;
   for (const s of bench.solvers) {
-    const v = bench.runs.filter((r) => r.solver === s && r.status === "completed").map((r) => r.final[metric]).filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+    const v = bench.runs.filter((r) => r.solver === s && finished(r)).map((r) => r.final[metric]).filter((x): x is number => typeof x === "number" && Number.isFinite(x));
     out.set(s, v);
   }
   return out;
@@ -132,6 +135,8 @@ export interface TaskResults {
   baselines: BaselinesFile | null;
   /** Where the bench results were read from (relative paths, for the page). */
   sources: string[];
+  /** Longer runs of some solvers (bench directories named long-*): shown in their own table, not ranked. */
+  long?: { bench: BenchResult; source: string }[];
 }
 
 /** The leaderboard of every task (leaderboard.json's content). */
@@ -187,12 +192,12 @@ export async function resultsHtml(tasks: TaskResults[], entries: LeaderboardEntr
     const runsOf = (s: string) => t.bench?.runs.filter((r) => r.solver === s) ?? [];
     for (const s of e.solvers) {
       const rs = runsOf(s.solver);
-      const bad = rs.filter((r) => r.status !== "completed").length;
-      const note = [extra.get(s.solver) ?? "", bad ? `${bad} run(s) not completed (left out)` : ""].filter(Boolean).join("; ");
+      const bad = rs.filter((r) => !finished(r)).length;
+      const note = [extra.get(s.solver) ?? "", bad ? `${bad} run(s) diverged (left out)` : ""].filter(Boolean).join("; ");
       h.push(`<tr><td>${esc(s.solver)}</td><td>${ci(s)}</td><td>${s.seeds}</td><td class="l">${esc(note)}</td></tr>`);
     }
     for (const s of t.bench?.solvers ?? []) {
-      if (!e.solvers.some((x) => x.solver === s)) h.push(`<tr><td>${esc(s)}</td><td>–</td><td>0</td><td class="l">no completed run with a finite ${esc(e.metric)}</td></tr>`);
+      if (!e.solvers.some((x) => x.solver === s)) h.push(`<tr><td>${esc(s)}</td><td>–</td><td>0</td><td class="l">no finished run with a finite ${esc(e.metric)}</td></tr>`);
     }
     if (e.solvers.length === 0 && !(t.bench?.solvers.length)) h.push(`<tr><td>solvers</td><td>not run</td><td>0</td><td class="l">no bench results committed</td></tr>`);
     for (const b of t.baselines?.baselines ?? []) {
@@ -204,16 +209,26 @@ export async function resultsHtml(tasks: TaskResults[], entries: LeaderboardEntr
     if (svg) h.push(`<div class="plots"><figure>${inlineSvg(svg)}<figcaption>${esc(e.metric)} vs solver seconds: mean over seeds, band min-max; dashed: the best baseline's mean</figcaption></figure></div>`);
     else h.push(`<p class="note">No convergence plot (${t.bench ? "vega / vega-lite not installed" : "not run"}).</p>`);
     if (t.sources.length) h.push(`<p class="note">Bench results: ${t.sources.map((s) => `<code>${esc(s)}</code>`).join(", ")}.</p>`);
+    for (const l of t.long ?? []) h.push(longTable(l.bench, l.source, t.task));
   }
   h.push(`<p class="note">Generated ${esc(opts.generated)}.</p></body></html>\n`);
   return h.join("\n");
+}
+
+/** A longer-budget bench of a few solvers: mean ± interval per solver with its step count, not ranked. */
+function longTable(bench: BenchResult, source: string, t: ResultsTask): string {
+  const rows = [...solverFinals(bench, t.metric)].filter(([, v]) => v.length > 0).map(([solver, v]) => {
+    const steps = Math.max(...bench.runs.filter((r) => r.solver === solver).map((r) => r.stepsTaken));
+    return `<tr><td>${esc(solver)}</td><td>${ci(ci95(v))}</td><td>${v.length}</td><td class="l">${fmt(steps)} steps, no time limit</td></tr>`;
+  });
+  return `<h3>Longer runs (not ranked above)</h3><table><thead><tr><th>solver</th><th>${esc(t.metric)} (mean ± 95% CI)</th><th>seeds</th><th class="l">budget</th></tr></thead><tbody>${rows.join("")}</tbody></table><p class="note">From <code>${esc(source)}</code>.</p>`;
 }
 
 /** Per solver: constraint violation (when the task reports one) and mean ms/step, as a short note. */
 function extraColumns(bench: BenchResult): Map<string, string> {
   const out = new Map<string, string>();
   for (const s of bench.solvers) {
-    const rs = bench.runs.filter((r) => r.solver === s && r.status === "completed");
+    const rs = bench.runs.filter((r) => r.solver === s && finished(r));
     const parts: string[] = [];
     const viol = rs.map((r) => r.final.maxViolation).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
     if (viol.length) parts.push(`max violation over seeds ${fmt(Math.max(...viol))}`);
@@ -229,6 +244,7 @@ export const RESULT_TASKS: ResultsTask[] = [
   { task: "svm-hpo", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/svm-hpo.md" },
   { task: "hyperclean-mnist", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/hyperclean.md" },
   { task: "hyperclean-fashion", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/hyperclean.md" },
+  { task: "hyperclean-imdb-rnn", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/hyperclean-imdb-rnn.md" },
   { task: "hpo-l2-imdb", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/hpo-l2-imdb.md" },
   { task: "fewshot-digits", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/fewshot-digits.md" },
   { task: "hyperrep-digits", metric: "testAccuracy", higherIsBetter: true, doc: "../tasks/hyperrep-digits.md" },
