@@ -3,7 +3,8 @@
  * between `<!-- solvers:start -->` / `<!-- solvers:end -->` and `<!-- tasks:start -->` / `<!-- tasks:end -->`)
  * and the speed figures from the bench results: the bilevel / PyTorch comparison from
  * bench/results/vs-torch.json (`vs-torch` block) and the scaling plot and slopes from
- * bench/results/scaling.json (`scaling` block). test/readme.test.ts checks that the README matches what
+ * bench/results/scaling.json (`scaling` block) and the real-task summary from bench/results/leaderboard.json
+ * (`results` block). test/readme.test.ts checks that the README matches what
  * this would write.
  */
 import { optimizerOptions } from "../src/optim/index.js";
@@ -148,6 +149,28 @@ export function scalingBlock(r: ScalingResult): string {
   ].join("\n");
 }
 
+/** One leaderboard row as the README quotes it: task, best solver, best baseline, the verdict. */
+type Lb = { task: string; metric: string; best: { solver: string; mean: number; ci: number } | null; baseline: { name: string; mean: number; ci: number } | null; solvers: { solver: string; seeds: number }[] };
+
+/** The real-task summary table, quoted from bench/results/leaderboard.json (written by `npm run results`). */
+export function resultsBlock(entries: Lb[]): string {
+  const iv = (v: { mean: number; ci: number }) => `${v.mean.toFixed(4)} ± ${v.ci.toFixed(4)}`;
+  const rows = entries.map((e) => {
+    const seeds = e.solvers.length ? Math.min(...e.solvers.map((s) => s.seeds)) : 0;
+    const best = e.best ? `${e.best.solver} ${iv(e.best)}` : "not run";
+    const base = e.baseline ? `${e.baseline.name} ${iv(e.baseline)}` : "none";
+    const hi = e.best && e.baseline ? (e.best.mean - e.best.ci > e.baseline.mean + e.baseline.ci ? "beats the baseline" : e.baseline.mean - e.baseline.ci > e.best.mean + e.best.ci ? "loses to the baseline" : "intervals overlap") : "–";
+    return `| ${e.task} | ${e.solvers.length} | ${seeds} | ${best} | ${base} | ${hi} |`;
+  });
+  return [
+    "Quoted from bench/results/leaderboard.json (`npm run results`; mean ± 95% t-interval over seeds of the final test accuracy; the budget of each run is on the page):",
+    "",
+    "| task | solvers | seeds (min) | best solver | best baseline | verdict |",
+    "|---|--:|--:|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
 /** The bench-result blocks of the README and their text (a note when a result file is missing). */
 export function benchBlocks(root: string): Record<string, string> {
   const read = (f: string) => {
@@ -156,7 +179,9 @@ export function benchBlocks(root: string): Record<string, string> {
   };
   const vt = read("vs-torch.json");
   const sc = read("scaling.json");
+  const lb = read("leaderboard.json");
   return {
+    results: lb ? resultsBlock(lb) : "Not generated yet: `npm run results` writes bench/results/leaderboard.json.",
     "vs-torch": vt ? vsTorchBlock(vt) : "Not measured yet: `npm run bench:vs-torch` writes bench/results/vs-torch.json.",
     scaling: sc ? scalingBlock(sc) : "Not measured yet: `npm run bench:scaling` writes bench/results/scaling.json.",
   };

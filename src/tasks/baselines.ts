@@ -16,8 +16,9 @@ import { ci95 } from "./stats.js";
 import { fitL2Svm, svmAccuracy } from "./svm.js";
 import { svmSplits } from "./svm-hpo.js";
 import { array, jax, mulberry32, type Arr } from "../engine/index.js";
-import { Adam } from "../optim/host-adam.js";
-import { flipLabels, imdbSequences, rnnCleaningProblem, type RnnCleaningData, type RnnCleaningOptions, type RnnY } from "./hyperclean-imdb-rnn.js";
+import { adamFit, fromHost, toHost } from "./adam-fit.js";
+import { PRETRAIN, pretrainedHeadAccuracy } from "./pretrained-head.js";
+import { flipLabels, preparedImdbSequences, rnnCleaningProblem, type RnnCleaningOptions, type RnnY } from "./hyperclean-imdb-rnn.js";
 import { BilevelInputError } from "../errors.js";
 
 export interface BaselineDef {
@@ -85,14 +86,6 @@ export function hypercleanBaseline(which: "noCleaning" | "cleanOnly", name: "mni
   return { value: softmaxAccuracy(ds.testImages, ds.testLabels, d, 10, fit.theta), info: { samples: rows.length, gradInf: fit.gradInf, iters: fit.iters } };
 }
 
-/** The RNN task's data of one seed (the PPMI vectors are the costly part), kept for the next baseline of the same seed. */
-let rnnCache: { key: string; data: RnnCleaningData } | null = null;
-function rnnData(o: RnnCleaningOptions, seed: number): RnnCleaningData {
-  const key = JSON.stringify([o, seed]);
-  if (rnnCache?.key !== key) rnnCache = { key, data: imdbSequences(dataset("imdb", o.dataFile), o, seed) };
-  return rnnCache.data;
-}
-
 /** Adam steps and step size of the RNN baselines (the lower level alone, full batch). */
 export const RNN_BASELINE = { steps: 400, lr: 0.01 };
 
@@ -102,46 +95,23 @@ export const RNN_BASELINE = { steps: 400, lr: 0.01 };
  */
 export async function rnnCleaningBaseline(which: "noCleaning" | "cleanOnly", opts: Options, seed: number): Promise<{ value: number; info: Record<string, number> }> {
   const o = opts as unknown as RnnCleaningOptions;
-  const data = rnnData(o, seed);
+  const data = preparedImdbSequences(o, seed);
   const problem = rnnCleaningProblem(data, o, seed);
   const { mask } = flipLabels(data.trainLabels, o.rate, seed);
   const xs = Float32Array.from(mask, (m) => (which === "cleanOnly" && m ? -30 : 30));
   const start = problem.init(seed);
   start.x.dispose();
-  const keys = Object.keys(start.y) as (keyof RnnY)[];
-  const shapes = keys.map((k) => start.y[k].shape);
-  const host = await Promise.all(keys.map(async (k) => Float32Array.from(await start.y[k].data())));
-  const sizes = host.map((h) => h.length);
-  const theta = new Float64Array(sizes.reduce((a, b) => a + b, 0));
-  host.reduce((off, h) => (theta.set(h, off), off + h.length), 0);
-  const toY = (): RnnY => {
-    let off = 0;
-    return Object.fromEntries(keys.map((k, i) => [k, array(theta.subarray(off, (off += sizes[i])), shapes[i])])) as RnnY;
-  };
+  const h = await toHost(start.y);
   const grad = jax.jit((x: Arr, y: RnnY) => jax.grad((yy: RnnY) => problem.lower(x, yy))(y));
-  const adam = new Adam(theta.length, RNN_BASELINE.lr);
-  const gflat = new Float64Array(theta.length);
-  for (let t = 0; t < RNN_BASELINE.steps; t++) {
-    const g = grad(array(xs, [xs.length]), toY()) as RnnY;
-    let off = 0;
-    for (const k of keys) {
-      const v = await g[k].data();
-      gflat.set(v, off);
-      off += v.length;
-    }
-    adam.step(theta, gflat);
-  }
+  const gInf = await adamFit(h, (y) => grad(array(xs, [xs.length]), y as RnnY) as RnnY, RNN_BASELINE.steps, RNN_BASELINE.lr);
   grad.dispose();
-  let gInf = 0;
-  for (const v of gflat) gInf = Math.max(gInf, Math.abs(v));
-  const y = toY();
   const x = array(xs, [xs.length]);
-  const m = await problem.evaluate!(x.ref, y);
+  const m = await problem.evaluate!(x.ref, fromHost(h) as RnnY);
   x.dispose();
   return { value: m.testAccuracy, info: { samples: xs.filter((v) => v > 0).length, adamSteps: RNN_BASELINE.steps, finalGradInf: gInf, valLoss: m.valLoss } };
 }
 
-/** fewshot-digits: nearest centroid on raw pixels (support-class means, Euclidean) on the task's held-out episodes for the seed. */
+/** fewshot-digits, hyperrep-digits: nearest centroid on raw pixels (support-class means, Euclidean) on the task's held-out episodes for the seed. */
 export function nearestCentroidAccuracy(o: Options, seed: number): number {
   const dg = o as unknown as DigitsOpts;
   const pools = digitPools(dg);
@@ -187,6 +157,18 @@ export function nearestCentroidAccuracy(o: Options, seed: number): number {
   return sum / count;
 }
 
+const nearestCentroid: BaselineDef = {
+  name: "nearest centroid (raw pixels)",
+  description: "per episode: class means of the support images, each query to the nearest mean (Euclidean); the task's held-out episodes",
+  run: async (o, s) => nearestCentroidAccuracy(o, s),
+};
+
+const pretrainedHead: BaselineDef = {
+  name: "pre-trained features + new head",
+  description: `the MLP trained as one 15-class classifier on the meta-training classes (${PRETRAIN.perClass} images each, ${PRETRAIN.epochs} epochs of Adam), then per episode a softmax head on its 128 penultimate features fitted to the support set (Chen et al. 2019's Baseline)`,
+  run: (o, s) => pretrainedHeadAccuracy(o as unknown as DigitsOpts, s),
+};
+
 /** The baselines of every real task, keyed by task name. */
 export const taskBaselines: Record<string, TaskBaselines> = {
   "svm-hpo": {
@@ -231,7 +213,13 @@ export const taskBaselines: Record<string, TaskBaselines> = {
   "fewshot-digits": {
     metric: "testAccuracy",
     higherIsBetter: true,
-    baselines: [{ name: "nearest centroid (raw pixels)", description: "per episode: class means of the support images, each query to the nearest mean (Euclidean); the task's held-out episodes", run: async (o, s) => nearestCentroidAccuracy(o, s) }],
+    baselines: [nearestCentroid, pretrainedHead],
+  },
+  // the same held-out episodes as fewshot-digits (same streams, pools and chunks)
+  "hyperrep-digits": {
+    metric: "testAccuracy",
+    higherIsBetter: true,
+    baselines: [nearestCentroid, pretrainedHead],
   },
 };
 

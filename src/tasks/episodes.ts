@@ -38,8 +38,9 @@ export function streamSeed(seed: number, stream: number, index: number): number 
   h ^= h >>> 15;
   return h >>> 0;
 }
-/** The host streams: training episodes, the fixed meta-batch, held-out episodes, initializations. */
+/** The host streams: training episodes, the fixed meta-batch, held-out episodes, initializations, baselines' pre-training. */
 export const TRAIN_STREAM = 1;
 export const FIXED_STREAM = 2;
 export const TEST_STREAM = 3;
 export const INIT_STREAM = 4;
+export const PRETRAIN_STREAM = 5;
