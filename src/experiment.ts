@@ -80,7 +80,10 @@ export interface RunRecord {
 export interface TaskRun {
   record: RunRecord;
   result: Omit<SolveResult, "x" | "y"> & { x?: Tree; y?: Tree };
-  /** The problem instance the run used (for further evaluation). */
+  /**
+   * The problem instance the run used. Usable for further evaluation only with `keepIterate: true`
+   * (then call `problem.dispose?.()` when done); otherwise its captured data is already freed.
+   */
   problem: BilevelProblem;
 }
 
@@ -174,7 +177,9 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     const shown = Object.entries(ex.taskOptions).map(([k, v]) => `${k}=${v}`).join(", ") || "no options";
     throw new BilevelInputError(`task ${ex.task.name} (${shown}): ${e instanceof Error ? e.message : String(e)}`);
   }
-  const result: TaskRun["result"] = await solve(problem, ex.solver, {
+  let result: TaskRun["result"];
+  try {
+    result = await solve(problem, ex.solver, {
     steps: ex.steps,
     seed,
     options: ex.solverOptions,
@@ -184,7 +189,14 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
     onStep: opts.onStep,
     signal: opts.signal,
     checkpoint: opts.checkpoint && { ...opts.checkpoint, identity: { task: ex.task.name, taskOptions: ex.taskOptions } },
-  });
+    });
+  } catch (e) {
+    problem.dispose?.();
+    throw e;
+  }
+  // the task built it for this run: its captured data goes with the run (a bench makes many), unless
+  // the caller keeps the iterate to evaluate further (then `problem` is returned alive; dispose it after)
+  if (!opts.keepIterate) problem.dispose?.();
   if (!opts.keepIterate) {
     tdispose(result.x);
     tdispose(result.y);

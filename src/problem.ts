@@ -48,6 +48,11 @@ export interface BilevelProblem<X extends Tree = Tree, Y extends Tree = Tree, B 
   solution?: { x: X; y: Y; upperValue: number };
   /** Extra facts about the instance (sizes, fingerprints), reported in results. */
   info?: Record<string, unknown>;
+  /**
+   * Free the device arrays the objectives capture (data matrices). Whoever built the problem calls it
+   * once, after its last use (`runTask` does, after the run); the problem is unusable afterwards.
+   */
+  dispose?(): void;
 }
 
 /** A solver or task hyperparameter value. */

@@ -33,3 +33,15 @@ for (const [solver, steps] of [
     assert.equal(end.bytes, warm.bytes);
   });
 }
+
+test("runTask frees the problem's captured data after a run (hpo-l2-imdb: dense matrices of 100 MB at full size)", async () => {
+  const { runTask } = await import("../src/experiment.js");
+  await trackBuffers();
+  const opts = { task: "hpo-l2-imdb", solver: "itd", steps: 2, set: { nTrain: "200", nVal: "100", nTest: "100", vocab: "300", T: "2" } };
+  await runTask(opts); // warm-up: compiled kernels and engine caches
+  const before = liveBuffers();
+  await runTask({ ...opts, seed: 1 });
+  const after = liveBuffers();
+  assert.equal(after.bytes, before.bytes, `live buffer bytes ${before.bytes} before a run, ${after.bytes} after`);
+  assert.equal(after.count, before.count);
+});

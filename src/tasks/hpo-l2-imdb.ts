@@ -183,6 +183,9 @@ export function hpoL2Problem(
       return { x: full([d], o.x0), y: { w: array(y0.w, [d]), b: array([y0.b], [1]).reshape([]) } };
     },
     evaluate,
+    dispose: () => {
+      for (const a of [Xtr, Xval, ttr, tval, one]) a.dispose();
+    },
     info: {
       nTrain: nTr,
       nVal,
