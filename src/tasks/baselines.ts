@@ -8,14 +8,13 @@
 import { dataset } from "../data/index.js";
 import type { Options } from "../problem.js";
 import { corruptLabels } from "./hyperclean.js";
-import { digitEpisodes, digitPools, type DigitsOpts } from "./digit-episodes.js";
-import { streamSeed, TEST_STREAM } from "./episodes.js";
+import { digitPools, heldOutDigitChunks, type DigitsOpts } from "./digit-episodes.js";
 import { l2Baseline, textFeatures } from "./hpo-l2-imdb.js";
 import { fitSoftmax, pixelRows, softmaxAccuracy } from "./softmax-fit.js";
 import { ci95 } from "./stats.js";
 import { fitL2Svm, svmAccuracy } from "./svm.js";
 import { svmSplits } from "./svm-hpo.js";
-import { array, jax, mulberry32, type Arr } from "../engine/index.js";
+import { array, jax, type Arr } from "../engine/index.js";
 import { adamFit, fromHost, toHost } from "./adam-fit.js";
 import { PRETRAIN, pretrainedHeadAccuracy } from "./pretrained-head.js";
 import { flipLabels, preparedImdbSequences, rnnCleaningProblem, type RnnCleaningOptions, type RnnY } from "./hyperclean-imdb-rnn.js";
@@ -116,12 +115,9 @@ export function nearestCentroidAccuracy(o: Options, seed: number): number {
   const dg = o as unknown as DigitsOpts;
   const pools = digitPools(dg);
   const N = dg.ways;
-  const chunk = 25; // the task's evaluation chunks (src/tasks/fewshot-digits.ts)
   let sum = 0;
   let count = 0;
-  for (let s = 0, i = 0; s < dg.evalEpisodes; s += chunk, i++) {
-    const n = Math.min(chunk, dg.evalEpisodes - s);
-    const e = digitEpisodes(mulberry32(streamSeed(seed, TEST_STREAM, i)), pools.test, n, N, dg.shots, dg.queries);
+  for (const { e, n } of heldOutDigitChunks(pools.test, dg, seed)) {
     for (let k = 0; k < n; k++) {
       const cent = new Float64Array(N * e.d);
       const cnt = new Float64Array(N);

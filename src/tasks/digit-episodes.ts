@@ -6,7 +6,8 @@
 import { BilevelInputError } from "../errors.js";
 import { dataset } from "../data/index.js";
 import { checkInt } from "./args.js";
-import type { HostEpisodes } from "./episodes.js";
+import { streamSeed, TEST_STREAM, type HostEpisodes } from "./episodes.js";
+import { mulberry32 } from "../engine/index.js";
 
 /** A class pool: images (bytes, [*, 784]) and the row indices of one class. */
 export interface ClassPool {
@@ -63,6 +64,19 @@ export function digitEpisodes(rand: () => number, pools: ClassPool[], n: number,
     }
   }
   return { n, nS, nQ, d: D, c: N, xs, ys, xq, yq };
+}
+
+/**
+ * The held-out episodes of the digit tasks' metric for a seed, in their evaluation chunks of 25 (the
+ * streams and pools fewshot-digits and hyperrep-digits evaluate on): for baselines scored on the same
+ * episodes. Yields each chunk with its episode count.
+ */
+export function* heldOutDigitChunks(test: ClassPool[], o: DigitsOpts, seed: number): Generator<{ e: HostEpisodes; n: number }> {
+  const chunk = 25;
+  for (let s = 0, i = 0; s < o.evalEpisodes; s += chunk, i++) {
+    const n = Math.min(chunk, o.evalEpisodes - s);
+    yield { e: digitEpisodes(mulberry32(streamSeed(seed, TEST_STREAM, i)), test, n, o.ways, o.shots, o.queries), n };
+  }
 }
 
 /** The episode options fewshot-digits and hyperrep-digits share. */

@@ -7,8 +7,8 @@
  */
 import { array, jax, mulberry32, type Arr } from "../engine/index.js";
 import { adamFit, fromHost, toHost } from "./adam-fit.js";
-import { D, digitEpisodes, digitPools, type DigitsOpts } from "./digit-episodes.js";
-import { PRETRAIN_STREAM, streamSeed, TEST_STREAM } from "./episodes.js";
+import { D, digitPools, heldOutDigitChunks, type DigitsOpts } from "./digit-episodes.js";
+import { PRETRAIN_STREAM, streamSeed } from "./episodes.js";
 import { ceLoss } from "./episode-losses.js";
 import { initMlp, mlpShared, type Params } from "./mlp.js";
 import { fitSoftmax, type PixelRows } from "./softmax-fit.js";
@@ -86,13 +86,10 @@ export async function pretrainedHeadAccuracy(o: DigitsOpts, seed: number): Promi
   };
   const F = HIDDEN[1];
   const N = o.ways;
-  const chunk = 25; // the tasks' evaluation chunks
   let sum = 0;
   let count = 0;
   let headIters = 0;
-  for (let s = 0, i = 0; s < o.evalEpisodes; s += chunk, i++) {
-    const n = Math.min(chunk, o.evalEpisodes - s);
-    const e = digitEpisodes(mulberry32(streamSeed(seed, TEST_STREAM, i)), pools.test, n, N, o.shots, o.queries);
+  for (const { e, n } of heldOutDigitChunks(pools.test, o, seed)) {
     const fs = await features(trunk(), array(e.xs, [n * e.nS, D])).data();
     const fq = await features(trunk(), array(e.xq, [n * e.nQ, D])).data();
     const label = (Y: Float32Array, row: number) => Array.from({ length: N }, (_, c) => Y[row * N + c]).indexOf(1);
