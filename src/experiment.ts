@@ -196,8 +196,8 @@ export async function runTask(opts: RunTaskOptions): Promise<TaskRun> {
   }
   // the task built it for this run: its captured data goes with the run (a bench makes many), unless
   // the caller keeps the iterate to evaluate further (then `problem` is returned alive; dispose it after)
-  if (!opts.keepIterate) problem.dispose?.();
   if (!opts.keepIterate) {
+    problem.dispose?.();
     tdispose(result.x);
     tdispose(result.y);
     delete result.x;

@@ -107,6 +107,7 @@ export async function rnnCleaningBaseline(which: "noCleaning" | "cleanOnly", opt
   const x = array(xs, [xs.length]);
   const m = await problem.evaluate!(x.ref, fromHost(h) as RnnY);
   x.dispose();
+  problem.dispose!();
   return { value: m.testAccuracy, info: { samples: xs.filter((v) => v > 0).length, adamSteps: RNN_BASELINE.steps, finalGradInf: gInf, valLoss: m.valLoss } };
 }
 

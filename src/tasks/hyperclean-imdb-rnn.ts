@@ -152,6 +152,10 @@ export function rnnCleaningProblem(data: RnnCleaningData, o: Pick<RnnCleaningOpt
     lower,
     init,
     evaluate,
+    dispose: () => {
+      for (const a of [...Xtr, ...Xval, ...Xte, Ytr, Yval]) a.dispose();
+      testLogits.dispose();
+    },
     info: { nTrain: n, nVal: data.val.n, nTest: data.test.n, seqLen: Xtr.length, embed: E, hidden: H, rate: o.rate, seed, corrupted: mask.reduce((a, b) => a + b, 0), dtype: floatDtype() },
   };
 }
