@@ -317,6 +317,37 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
     },
   });
   out.push({
+    name: "float32 products with K-SIMD output tiles (patch 070: X W^T rows of any width share X's loads across the row) are exact, jitted and batched",
+    patch: "070",
+    failsUnpatched: false,
+    async run() {
+      // before patch 070 a row width that is not a multiple of 4 (the 10 classes of hyperclean) fell back to
+      // a 1 x 1 tile; now the tile spans the row, so a wrong share of X's or W's pointer, or a wrong row tail
+      // (m odd, m < micro rows), shows in these exact small-integer sums
+      const ints = (len: number, a: number, b: number) => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
+      for (const [m, k, n] of [[601, 784, 10], [7, 16, 5], [3, 64, 7], [1, 8, 10], [50, 20, 1], [19, 12, 13], [12, 24, 15], [33, 784, 9]]) {
+        const X = ints(m * k, 7, 4);
+        const W = ints(n * k, 5, 3);
+        const want: number[] = new Array(m * n).fill(0);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[i * n + j] += X[i * k + c] * W[j * k + c];
+        const f = jax.jit((x: Arr, w: Arr) => np.matmul(x, w.transpose()).mul(2).add(1));
+        const got = await read(f(arr(X, [m, k], "float32"), arr(W, [n, k], "float32")) as Arr);
+        f.dispose();
+        assert.deepEqual(got, want.map((v) => 2 * v + 1), `X W^T ${m}x${k}x${n}`);
+      }
+      // batched: [b, m, k] x [b, n, k]^T, each batch its own W
+      const [b, m, k, n] = [3, 5, 12, 10];
+      const X = ints(b * m * k, 7, 4);
+      const W = ints(b * n * k, 5, 3);
+      const want: number[] = new Array(b * m * n).fill(0);
+      for (let q = 0; q < b; q++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[(q * m + i) * n + j] += X[(q * m + i) * k + c] * W[(q * n + j) * k + c];
+      const f = jax.jit((x: Arr, w: Arr) => np.matmul(x, w.transpose([0, 2, 1])));
+      const got = await read(f(arr(X, [b, m, k], "float32"), arr(W, [b, n, k], "float32")) as Arr);
+      f.dispose();
+      assert.deepEqual(got, want, `batched X W^T ${b}x${m}x${k}x${n}`);
+    },
+  });
+  out.push({
     name: "float32 and float64 sums of zeros under jit (patch 061: a reduction of the constant 0 runs as its epilogue) keep the epilogue's value",
     patch: "061",
     failsUnpatched: false,
