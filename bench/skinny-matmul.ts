@@ -4,7 +4,11 @@
  * float32, minimum and median ms per call after warm-up, and GFLOP/s. A diagnostic for kernel work
  * (docs/engine-speed.md); whole-step figures come only from bench/vs-torch.ts.
  */
-import { arg } from "./machine.js";
+// the thread count must be set before the engine loads, so no static import of anything that loads it
+const arg = (name: string, def: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+};
 process.env.BILEVEL_THREADS = arg("threads", process.env.BILEVEL_THREADS ?? "2");
 await import("../src/node/host.js");
 const { initEngine, jax, np } = await import("../src/engine/index.js");

@@ -4,6 +4,7 @@
  * test/package.test.ts on an installed tarball); the last test here runs them on the unpatched
  * @jax-js/jax (a devDependency) and checks that each bug repro fails there.
  */
+import "../src/node/host.js"; // first: the worker pool (2 threads) exists only if the Node set-up runs before the engine loads
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

@@ -348,6 +348,65 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
     },
   });
   out.push({
+    name: "float32 G^T X with few output rows (patch 080: half the rows per tile, micro tiles up to 5 rows x 3 vectors) is exact",
+    patch: "080",
+    failsUnpatched: false,
+    async run() {
+      // every even row count up to 16 takes the new plan (tile = half the rows); a column count that is not a
+      // multiple of 12 exercises the vector tail, K not a multiple of the k tile the partial sums
+      const ints = (len: number, a: number, b: number) => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
+      for (const [K, r, d] of [[600, 10, 784], [37, 4, 20], [70, 8, 28], [65, 16, 44], [129, 6, 12], [5, 10, 8], [300, 12, 100]]) {
+        const G = ints(K * r, 5, 3);
+        const X = ints(K * d, 7, 4);
+        const want: number[] = new Array(r * d).fill(0);
+        for (let i = 0; i < K; i++) for (let a = 0; a < r; a++) for (let c = 0; c < d; c++) want[a * d + c] += G[i * r + a] * X[i * d + c];
+        const f = jax.jit((g: Arr, x: Arr) => np.matmul(g.transpose(), x).mul(3));
+        const got = await read(f(arr(G, [K, r], "float32"), arr(X, [K, d], "float32")) as Arr);
+        f.dispose();
+        assert.deepEqual(got, want.map((v) => 3 * v), `G^T X ${K}x${r}x${d}`);
+      }
+    },
+  });
+  out.push({
+    name: "a long chain of dependent kernels in flight at once (patch 090: the pool posts without waiting) keeps its order",
+    patch: "090",
+    failsUnpatched: false,
+    async run() {
+      // 40 rounds of kernels that each read the other worker's rows of the previous result (the rows are
+      // flipped, and a column max runs over all rows): with every kernel posted before the first finishes,
+      // a chunk that ran before the chunks it reads would show. Small integers keep every value exact:
+      // x <- flip_rows(x) - colmax(x) + (rowsum(x) mod 3), which keeps each column's spread bounded.
+      const [n, d] = [3000, 10];
+      const x0 = Array.from({ length: n * d }, (_, i) => (i * 7) % 5);
+      let want = [...x0];
+      for (let r = 0; r < 40; r++) {
+        const cmax = Array.from({ length: d }, (_, j) => Math.max(...Array.from({ length: n }, (_, i) => want[i * d + j])));
+        const next: number[] = new Array(n * d);
+        for (let i = 0; i < n; i++) {
+          const src = n - 1 - i;
+          const sm = want.slice(src * d, (src + 1) * d).reduce((a, b) => a + b, 0);
+          for (let j = 0; j < d; j++) next[i * d + j] = want[src * d + j] - cmax[j] + (((sm % 3) + 3) % 3);
+        }
+        want = next;
+      }
+      const f = jax.jit((x: Arr) => {
+        for (let r = 0; r < 40; r++) {
+          const cmax = x.ref.max(0, { keepdims: true });
+          const fl = np.flip(x, 0);
+          const sm = fl.ref.sum(1, { keepdims: true });
+          const m3 = sm.ref.sub(np.floor(sm.div(3)).mul(3));
+          x = fl.sub(cmax).add(m3);
+        }
+        return x;
+      });
+      for (let rep = 0; rep < 3; rep++) {
+        const got = await read(f(arr(x0, [n, d], "float32")) as Arr);
+        assert.deepEqual(got, want, `chain, repetition ${rep}`);
+      }
+      f.dispose();
+    },
+  });
+  out.push({
     name: "float32 and float64 sums of zeros under jit (patch 061: a reduction of the constant 0 runs as its epilogue) keep the epilogue's value",
     patch: "061",
     failsUnpatched: false,
