@@ -25,6 +25,7 @@ import type { BilevelProblem, TaskSpec } from "../problem.js";
 import { crossEntropy, oneHot, sigmoid } from "./hyperclean.js";
 import { seededPermutation, seededSplit } from "./splits.js";
 import { topEigen } from "../linalg.js";
+import { tuned } from "./tuned.js";
 
 export type RnnY = { Wx: Arr; Wh: Arr; b: Arr; Wo: Arr; bo: Arr };
 
@@ -231,6 +232,7 @@ export const hypercleanImdbRnnTask: TaskSpec<RnnCleaningOptions> = {
   name: "hyperclean-imdb-rnn",
   description: "Data hyper-cleaning with a max-pooled Elman RNN on IMDb reviews (BO-REP's recurrent setting, label noise 0.3).",
   defaults: { nTrain: 1000, nVal: 500, nTest: 1000, vocab: 2000, seqLen: 24, embed: 16, hidden: 32, rate: 0.3, vectors: "ppmi", corpus: 20000, dataFile: "" },
+  solverDefaults: tuned["hyperclean-imdb-rnn"],
   spec: { nTrain: int(1), nVal: int(1), nTest: int(1), vocab: int(1), seqLen: int(1, 256), embed: int(1), hidden: int(1), rate: num(0, 1), vectors: choice("ppmi", "random"), corpus: int(1) },
   help: {
     nTrain: "training reviews (after the seeded shuffle); one weight x_i each",

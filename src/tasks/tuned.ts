@@ -55,6 +55,10 @@ export const tuned = {
     itd: { lrX: 0.1, steps: 300 },
     fo: { lrX: 0.1, steps: 100 },
   },
+  "hyperclean-imdb-rnn": {
+    bvfsm: { zLoop: 10, yLoop: 10 },
+    borep: { innerLr: 1, lrX: 1 },
+  },
   "hyperrep-digits": {
     itd: { T: 20, innerLr: 5, lrX: 0.1, steps: 200 },
     "aid-cg": { T: 20, innerLr: 5, lrX: 0.1, iters: 10, steps: 200 },
