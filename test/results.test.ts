@@ -165,13 +165,16 @@ test("a run stopped by the bench's time budget counts; a long-* directory is sho
     const base = path.join(root, "bench/results/tasks/hyperclean-mnist");
     fs.mkdirSync(path.join(base, "sweep"), { recursive: true });
     fs.mkdirSync(path.join(base, "long-500-steps"), { recursive: true });
-    fs.writeFileSync(path.join(base, "sweep/results.json"), JSON.stringify(bench("hyperclean-mnist", [0, 1].map((s) => run("itd", s, 0.8 + s * 0.01, "time-limit")))));
+    const diverged = [0, 1].map((s) => ({ ...run("aid-cg", s, Number.NaN, "diverged"), error: "step 1: non-finite" }));
+    fs.writeFileSync(path.join(base, "sweep/results.json"), JSON.stringify(bench("hyperclean-mnist", [...[0, 1].map((s) => run("itd", s, 0.8 + s * 0.01, "time-limit")), ...diverged])));
     fs.writeFileSync(path.join(base, "long-500-steps/results.json"), JSON.stringify(bench("hyperclean-mnist", [0, 1].map((s) => run("bome", s, 0.95 + s * 0.001)))));
     const { leaderboardFile, pageFile } = await buildResults(root);
     const hc = JSON.parse(fs.readFileSync(leaderboardFile, "utf8")).find((x: { task: string }) => x.task === "hyperclean-mnist");
     assert.deepEqual(hc.solvers.map((s: { solver: string }) => s.solver), ["itd"], "the long run is not ranked");
     const html = fs.readFileSync(pageFile, "utf8");
     assert.match(html, /Longer runs \(not ranked above\)<\/h3><table>.*<td>bome<\/td><td>0\.9505 ± /s);
+    // a solver whose every run diverged is listed with the reason, not just "no finished run"
+    assert.match(html, /<td>aid-cg<\/td><td>–<\/td><td>0<\/td><td class="l">diverged in 2 of 2 run\(s\): step 1: non-finite<\/td>/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -197,7 +197,11 @@ export async function resultsHtml(tasks: TaskResults[], entries: LeaderboardEntr
       h.push(`<tr><td>${esc(s.solver)}</td><td>${ci(s)}</td><td>${s.seeds}</td><td class="l">${esc(note)}</td></tr>`);
     }
     for (const s of t.bench?.solvers ?? []) {
-      if (!e.solvers.some((x) => x.solver === s)) h.push(`<tr><td>${esc(s)}</td><td>–</td><td>0</td><td class="l">no finished run with a finite ${esc(e.metric)}</td></tr>`);
+      if (e.solvers.some((x) => x.solver === s)) continue;
+      const rs = runsOf(s);
+      const diverged = rs.filter((r) => r.status === "diverged").length;
+      const why = diverged ? `diverged in ${diverged} of ${rs.length} run(s): ${rs.find((r) => r.status === "diverged")?.error ?? ""}` : `no finished run with a finite ${e.metric}`;
+      h.push(`<tr><td>${esc(s)}</td><td>–</td><td>0</td><td class="l">${esc(why)}</td></tr>`);
     }
     if (e.solvers.length === 0 && !(t.bench?.solvers.length)) h.push(`<tr><td>solvers</td><td>not run</td><td>0</td><td class="l">no bench results committed</td></tr>`);
     for (const b of t.baselines?.baselines ?? []) {
