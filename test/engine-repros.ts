@@ -30,6 +30,21 @@ export interface EngineRepro {
 /** The values of `a` (consumed), with -0 read as 0. */
 export const read = async (a: Arr): Promise<number[]> => Array.from((await a.data()) as ArrayLike<number>, (v) => v + 0);
 
+/** Small integers ((i a) mod b) - 1: every product and sum of them is exact in float32. */
+const ints = (len: number, a: number, b: number): number[] => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
+/** X [m, k] times W [n, k]^T, in float64 on the host. */
+function xwtExact(X: number[], W: number[], m: number, k: number, n: number): number[] {
+  const want: number[] = new Array(m * n).fill(0);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[i * n + j] += X[i * k + c] * W[j * k + c];
+  return want;
+}
+/** G [K, r]^T times X [K, d], in float64 on the host. */
+function gtxExact(G: number[], X: number[], K: number, r: number, d: number): number[] {
+  const want: number[] = new Array(r * d).fill(0);
+  for (let i = 0; i < K; i++) for (let a = 0; a < r; a++) for (let c = 0; c < d; c++) want[a * d + c] += G[i * r + a] * X[i * d + c];
+  return want;
+}
+
 /**
  * Every repro, bound to one engine module (initialised, float64 available). With `oracles` the list
  * also has bug 4 (a jit compile that takes minutes on the unpatched package, so leave it out there).
@@ -274,8 +289,7 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       const X = Array.from({ length: K * D }, (_, i) => (i * 7) % 4);
       for (const rows of [10, 7, 3]) {
         const G = Array.from({ length: K * rows }, (_, i) => (i * 5) % 3);
-        const want: number[] = new Array(rows * D).fill(0);
-        for (let k = 0; k < K; k++) for (let r = 0; r < rows; r++) for (let j = 0; j < D; j++) want[r * D + j] += G[k * rows + r] * X[k * D + j];
+        const want = gtxExact(G, X, K, rows, D);
         const f = jax.jit((g: Arr, x: Arr) => np.matmul(g.transpose(), x));
         const got = await read(f(arr(G, [K, rows], "float32"), arr(X, [K, D], "float32")) as Arr);
         f.dispose();
@@ -290,12 +304,10 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
     async run() {
       // small integers: every product and sum is exact in float32, so a wrong tile, offset or tail shows.
       // X W^T: [m, k] x [n, k]^T with n = 10 (hyperclean), narrow and odd n, k a multiple of 4 (SIMD over k) or not
-      const ints = (len: number, a: number, b: number) => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
       for (const [m, k, n] of [[600, 784, 10], [37, 12, 10], [64, 784, 6], [10, 100, 12], [33, 8, 3], [41, 44, 16], [20, 30, 10], [9, 784, 17]]) {
         const X = ints(m * k, 7, 4);
         const W = ints(n * k, 5, 3);
-        const want: number[] = new Array(m * n).fill(0);
-        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[i * n + j] += X[i * k + c] * W[j * k + c];
+        const want = xwtExact(X, W, m, k, n);
         const f = jax.jit((x: Arr, w: Arr) => np.matmul(x, w.transpose()));
         const got = await read(f(arr(X, [m, k], "float32"), arr(W, [n, k], "float32")) as Arr);
         f.dispose();
@@ -307,8 +319,7 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       for (const [K, r, d] of [[600, 10, 784], [50, 10, 20], [37, 6, 8], [41, 14, 12], [64, 2, 784], [33, 10, 4], [5, 12, 36]]) {
         const G = ints(K * r, 5, 3);
         const X = ints(K * d, 7, 4);
-        const want: number[] = new Array(r * d).fill(0);
-        for (let i = 0; i < K; i++) for (let a = 0; a < r; a++) for (let c = 0; c < d; c++) want[a * d + c] += G[i * r + a] * X[i * d + c];
+        const want = gtxExact(G, X, K, r, d);
         const f = jax.jit((g: Arr, x: Arr) => np.matmul(g.transpose(), x));
         const got = await read(f(arr(G, [K, r], "float32"), arr(X, [K, d], "float32")) as Arr);
         f.dispose();
@@ -324,12 +335,10 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
       // before patch 070 a row width that is not a multiple of 4 (the 10 classes of hyperclean) fell back to
       // a 1 x 1 tile; now the tile spans the row, so a wrong share of X's or W's pointer, or a wrong row tail
       // (m odd, m < micro rows), shows in these exact small-integer sums
-      const ints = (len: number, a: number, b: number) => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
       for (const [m, k, n] of [[601, 784, 10], [7, 16, 5], [3, 64, 7], [1, 8, 10], [50, 20, 1], [19, 12, 13], [12, 24, 15], [33, 784, 9]]) {
         const X = ints(m * k, 7, 4);
         const W = ints(n * k, 5, 3);
-        const want: number[] = new Array(m * n).fill(0);
-        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[i * n + j] += X[i * k + c] * W[j * k + c];
+        const want = xwtExact(X, W, m, k, n);
         const f = jax.jit((x: Arr, w: Arr) => np.matmul(x, w.transpose()).mul(2).add(1));
         const got = await read(f(arr(X, [m, k], "float32"), arr(W, [n, k], "float32")) as Arr);
         f.dispose();
@@ -354,12 +363,10 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
     async run() {
       // every even row count up to 16 takes the new plan (tile = half the rows); a column count that is not a
       // multiple of 12 exercises the vector tail, K not a multiple of the k tile the partial sums
-      const ints = (len: number, a: number, b: number) => Array.from({ length: len }, (_, i) => ((i * a) % b) - 1);
       for (const [K, r, d] of [[600, 10, 784], [37, 4, 20], [70, 8, 28], [65, 16, 44], [129, 6, 12], [5, 10, 8], [300, 12, 100]]) {
         const G = ints(K * r, 5, 3);
         const X = ints(K * d, 7, 4);
-        const want: number[] = new Array(r * d).fill(0);
-        for (let i = 0; i < K; i++) for (let a = 0; a < r; a++) for (let c = 0; c < d; c++) want[a * d + c] += G[i * r + a] * X[i * d + c];
+        const want = gtxExact(G, X, K, r, d);
         const f = jax.jit((g: Arr, x: Arr) => np.matmul(g.transpose(), x).mul(3));
         const got = await read(f(arr(G, [K, r], "float32"), arr(X, [K, d], "float32")) as Arr);
         f.dispose();
