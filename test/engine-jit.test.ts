@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { jax, np, tref, type Arr } from "../src/engine/index.js";
+import { jax, liveBuffers, np, peakBufferBytes, resetPeakBuffers, trackBuffers, tref, type Arr } from "../src/engine/index.js";
 import { hvpYY, neumann } from "../src/oracles/index.js";
 import { setup } from "./helpers.js";
 import { engineRepros, read } from "./engine-repros.js";
@@ -91,4 +91,32 @@ test("on the unpatched @jax-js/jax 0.1.25 the float64 literal and SIMD-tile repr
   const repros = engineRepros(jax);
   assert.equal(Object.keys(passed).length, repros.length);
   for (const rep of repros) assert.equal(passed[rep.name], !rep.failsUnpatched, `${rep.name} on the unpatched engine`);
+});
+
+test("a jitted chain's peak buffer memory does not grow with its length (patch 100: freed intermediates are reused)", async () => {
+  await trackBuffers();
+  // rounds of x <- x + rowsum(A r) - colmax(x + rowsum(A r)) on a [3000, 10] x: a few intermediates per
+  // round, each freed after the round; before patch 100 all of them were alive until the program ended
+  const peak = async (rounds: number): Promise<number> => {
+    const f = jax.jit((x: Arr, a: Arr) => {
+      for (let r = 0; r < rounds; r++) {
+        x = x.add(a.ref.mul(r + 1).sum(1));
+        const cmax = x.ref.max(0);
+        x = x.sub(cmax);
+      }
+      a.dispose();
+      return x;
+    });
+    const [x, a] = [np.ones([3000, 10], { dtype: np.float32 }), np.ones([10, 10], { dtype: np.float32 })];
+    await x.ref.blockUntilReady();
+    await a.ref.blockUntilReady();
+    resetPeakBuffers();
+    const before = liveBuffers().bytes;
+    await f(x, a).blockUntilReady().then((y) => y.dispose());
+    f.dispose();
+    return peakBufferBytes() - before;
+  };
+  const [short, long] = [await peak(8), await peak(32)];
+  assert.ok(short > 0, `peak ${short}`);
+  assert.equal(long, short, `peak live bytes above the inputs: ${short} at 8 rounds, ${long} at 32`);
 });

@@ -414,6 +414,42 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
     },
   });
   out.push({
+    name: "a jitted chain that reuses its freed buffers (patch 100) keeps every value, when the next writer of a buffer runs inline while a pool kernel still reads it",
+    patch: "100",
+    failsUnpatched: false,
+    async run() {
+      // Each round: s = rowsum(A (r + 1)), a 10-element kernel small enough to run on the calling thread,
+      // then x <- x + s - colmax(x + s), 30000-element kernels on the worker pool that read s. s is freed
+      // after its last read, so round r + 2's s gets round r's buffer back; its inline kernel must not
+      // overwrite it before the pool has read it (patch 100 tracks pending reads for that). Small
+      // integers keep every value exact.
+      const [n, d, rounds] = [3000, 10, 30];
+      const A = Array.from({ length: d * d }, (_, i) => (i % 7) - 3);
+      const x0 = Array.from({ length: n * d }, (_, i) => (i * 7) % 11);
+      let want = [...x0];
+      for (let r = 0; r < rounds; r++) {
+        const sv = Array.from({ length: d }, (_, j) => (r + 1) * A.slice(j * d, (j + 1) * d).reduce((u, v) => u + v, 0));
+        want = want.map((v, i) => v + sv[i % d]);
+        const cmax = Array.from({ length: d }, (_, j) => Math.max(...Array.from({ length: n }, (_, i) => want[i * d + j])));
+        want = want.map((v, i) => v - cmax[i % d]);
+      }
+      const f = jax.jit((x: Arr, a: Arr) => {
+        for (let r = 0; r < rounds; r++) {
+          x = x.add(a.ref.mul(r + 1).sum(1));
+          const cmax = x.ref.max(0);
+          x = x.sub(cmax);
+        }
+        a.dispose();
+        return x;
+      });
+      for (let rep = 0; rep < 3; rep++) {
+        const got = await read(f(arr(x0, [n, d], "float32"), arr(A, [d, d], "float32")) as Arr);
+        assert.deepEqual(got, want, `reuse chain, repetition ${rep}`);
+      }
+      f.dispose();
+    },
+  });
+  out.push({
     name: "float32 and float64 sums of zeros under jit (patch 061: a reduction of the constant 0 runs as its epilogue) keep the epilogue's value",
     patch: "061",
     failsUnpatched: false,
