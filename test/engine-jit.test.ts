@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { jax, liveBuffers, np, peakBufferBytes, resetPeakBuffers, trackBuffers, tref, type Arr } from "../src/engine/index.js";
 import { hvpYY, neumann } from "../src/oracles/index.js";
 import { setup } from "./helpers.js";
-import { engineRepros, read } from "./engine-repros.js";
+import { engineRepros, read, reuseChain } from "./engine-repros.js";
 
 
 // Child mode (bug 4): compile a Neumann series under jit in a separate process, so that the
@@ -98,18 +98,10 @@ test("a jitted chain's peak buffer memory does not grow with its length (patch 1
   // rounds of x <- x + rowsum(A r) - colmax(x + rowsum(A r)) on a [3000, 10] x: a few intermediates per
   // round, each freed after the round; before patch 100 all of them were alive until the program ended
   const peak = async (rounds: number): Promise<number> => {
-    const f = jax.jit((x: Arr, a: Arr) => {
-      for (let r = 0; r < rounds; r++) {
-        x = x.add(a.ref.mul(r + 1).sum(1));
-        const cmax = x.ref.max(0);
-        x = x.sub(cmax);
-      }
-      a.dispose();
-      return x;
-    });
+    const f = reuseChain(jax, rounds);
     const [x, a] = [np.ones([3000, 10], { dtype: np.float32 }), np.ones([10, 10], { dtype: np.float32 })];
-    await x.ref.blockUntilReady();
-    await a.ref.blockUntilReady();
+    await x.blockUntilReady();
+    await a.blockUntilReady();
     resetPeakBuffers();
     const before = liveBuffers().bytes;
     await f(x, a).blockUntilReady().then((y) => y.dispose());

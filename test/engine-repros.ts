@@ -45,6 +45,19 @@ function gtxExact(G: number[], X: number[], K: number, r: number, d: number): nu
   return want;
 }
 
+/** Patch 100's chain, jitted: `rounds` times x <- x + rowsum(a (r + 1)) - colmax(x + rowsum(a (r + 1))). */
+export function reuseChain(jax: Pick<Jax, "jit">, rounds: number): ((x: Arr, a: Arr) => Arr) & { dispose(): void } {
+  return jax.jit((x: Arr, a: Arr) => {
+    for (let r = 0; r < rounds; r++) {
+      x = x.add(a.ref.mul(r + 1).sum(1));
+      const cmax = x.ref.max(0);
+      x = x.sub(cmax);
+    }
+    a.dispose();
+    return x;
+  }) as never;
+}
+
 /**
  * Every repro, bound to one engine module (initialised, float64 available). With `oracles` the list
  * also has bug 4 (a jit compile that takes minutes on the unpatched package, so leave it out there).
@@ -433,15 +446,7 @@ export function engineRepros(jax: Jax, oracles?: ReproOracles): EngineRepro[] {
         const cmax = Array.from({ length: d }, (_, j) => Math.max(...Array.from({ length: n }, (_, i) => want[i * d + j])));
         want = want.map((v, i) => v - cmax[i % d]);
       }
-      const f = jax.jit((x: Arr, a: Arr) => {
-        for (let r = 0; r < rounds; r++) {
-          x = x.add(a.ref.mul(r + 1).sum(1));
-          const cmax = x.ref.max(0);
-          x = x.sub(cmax);
-        }
-        a.dispose();
-        return x;
-      });
+      const f = reuseChain(jax, rounds);
       for (let rep = 0; rep < 3; rep++) {
         const got = await read(f(arr(x0, [n, d], "float32"), arr(A, [d, d], "float32")) as Arr);
         assert.deepEqual(got, want, `reuse chain, repetition ${rep}`);
